@@ -1,0 +1,22 @@
+"""Every /api/v1/ route, in one place. Community endpoints live under communities/{slug}/."""
+
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from members import api as members_api
+
+community = SimpleRouter(trailing_slash=True)
+community.register("team", members_api.TeamViewSet, basename="team")
+community.register("invitations", members_api.InvitationViewSet, basename="invitation")
+community.register("tokens", members_api.ApiTokenViewSet, basename="api-token")
+community.register("audit", members_api.AuditEventViewSet, basename="audit-event")
+
+community_detail = members_api.CommunityViewSetDetail.as_view(
+    {"get": "retrieve", "patch": "partial_update"}
+)
+
+urlpatterns = [
+    path("communities/", members_api.MyCommunitiesView.as_view(), name="api-my-communities"),
+    path("communities/<slug:community_slug>/", community_detail, name="api-community"),
+    path("communities/<slug:community_slug>/", include(community.urls)),
+]

@@ -1,0 +1,22 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MembersConfig(AppConfig):
+    name = "members"
+    verbose_name = _("Members, team and tenancy")
+
+    def ready(self) -> None:
+        from . import signals  # noqa: F401
+        from .navigation import NavItem, register
+        from .permissions import Capability
+
+        register(
+            NavItem(_("Community"), _("Home"), "community_home", Capability.DASHBOARDS, 0),
+            NavItem(_("Administration"), _("Team"), "team", Capability.ADMINISTER, 900),
+            NavItem(_("Administration"), _("API tokens"), "api_tokens", Capability.ADMINISTER, 910),
+            NavItem(_("Administration"), _("Audit log"), "audit_log", Capability.ADMINISTER, 920),
+            NavItem(
+                _("Administration"), _("Settings"), "community_settings", Capability.ADMINISTER, 930
+            ),
+        )

@@ -1,0 +1,42 @@
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from . import services
+from .models import Invitation
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def invitation_send(invitation_id: int, raw_token: str) -> None:
+    """Email the invitation link. Idempotent: an invitation already sent, or no longer pending,
+    is not sent again. The raw token travels only in this message, never in the database."""
+    invitation = (
+        Invitation.objects.select_related("community", "invited_by")
+        .filter(pk=invitation_id)
+        .first()
+    )
+    if invitation is None or invitation.sent_at or not invitation.is_usable:
+        logger.info("invitation %s: nothing to send", invitation_id)
+        return
+    context = {
+        "invitation": invitation,
+        "url": settings.SITE_URL + reverse("invitation_accept", args=[raw_token]),
+    }
+    send_mail(
+        subject=render_to_string("members/email/invitation_subject.txt", context).strip(),
+        message=render_to_string("members/email/invitation.txt", context),
+        from_email=None,
+        recipient_list=[invitation.email],
+    )
+    services.invitation_mark_sent(invitation_id=invitation.pk)
+
+
+@shared_task
+def invitations_expire() -> int:
+    return services.invitations_expire()
