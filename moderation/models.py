@@ -1,0 +1,2 @@
+"""Models of moderation: guidelines, reports, cases, decisions, sanctions, appeals and auto-rules.
+"""

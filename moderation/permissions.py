@@ -1,0 +1,1 @@
+"""Access rules of moderation beyond the shared capability table (members.permissions)."""

@@ -1,0 +1,1 @@
+"""Reads of moderation: reusable, tuned querysets."""

@@ -1,0 +1,1 @@
+"""Celery tasks of moderation: ids in, one service call, idempotent."""

@@ -1,0 +1,1 @@
+"""HTML views of moderation, built on members.views_base.CommunityView."""

@@ -1,0 +1,1 @@
+"""Models of programming: events, RSVPs, surveys, the content calendar and feedback escalation."""

@@ -1,0 +1,1 @@
+"""Access rules of programming beyond the shared capability table (members.permissions)."""

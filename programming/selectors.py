@@ -1,0 +1,1 @@
+"""Reads of programming: reusable, tuned querysets."""

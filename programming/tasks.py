@@ -1,0 +1,1 @@
+"""Celery tasks of programming: ids in, one service call, idempotent."""

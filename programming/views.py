@@ -1,0 +1,1 @@
+"""HTML views of programming, built on members.views_base.CommunityView."""

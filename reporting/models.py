@@ -1,0 +1,1 @@
+"""Models of reporting: the KPI registry, rollups, dashboards, goals and digests."""

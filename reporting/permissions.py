@@ -1,0 +1,1 @@
+"""Access rules of reporting beyond the shared capability table (members.permissions)."""

@@ -1,0 +1,1 @@
+"""Reads of reporting: reusable, tuned querysets."""

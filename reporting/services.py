@@ -1,0 +1,3 @@
+"""Writes of reporting: one keyword-only service per action, each in its own transaction with its
+audit row.
+"""

@@ -1,0 +1,1 @@
+"""Celery tasks of reporting: ids in, one service call, idempotent."""

@@ -1,0 +1,3 @@
+"""URL patterns of reporting, mounted under c/<community_slug>/ by config.urls."""
+
+urlpatterns: list = []

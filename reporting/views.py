@@ -1,0 +1,1 @@
+"""HTML views of reporting, built on members.views_base.CommunityView."""
