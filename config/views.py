@@ -1,11 +1,15 @@
 """Site-wide endpoints that belong to no app: the health check and the error pages."""
 
+import logging
+
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from kombu import Connection
+
+logger = logging.getLogger("hearth.health")
 
 
 def _database() -> str:
@@ -14,6 +18,7 @@ def _database() -> str:
             cursor.execute("SELECT 1")
         return "ok"
     except Exception:  # any failure means "down"; the reason goes to the log, not the wire
+        logger.warning("health check: database down", exc_info=True)
         return "down"
 
 
@@ -24,9 +29,11 @@ def _broker() -> str:
             connect_timeout=2,
             transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
         ) as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
+            # One immediate retry, not kombu's default 2 s back-off: the check must answer fast.
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
         return "ok"
     except Exception:
+        logger.warning("health check: broker down", exc_info=True)
         return "down"
 
 

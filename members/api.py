@@ -1,6 +1,7 @@
 """/api/v1/ endpoints of the foundation: the caller's communities, the community itself, its
 team, invitations, API tokens and audit log. Every community endpoint is a CommunityViewSet."""
 
+from django.db.models import F
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -57,15 +58,15 @@ class CommunityViewSetDetail(CommunityViewSet):
 
     @extend_schema(request=CommunityIn, responses=CommunityOut)
     def partial_update(self, request: Request, community_slug: str) -> Response:
-        data = CommunityIn(
-            data={"name": self.community.name, "timezone": self.community.timezone, **request.data}
-        )
+        # partial=True, not a merge into the current values: a body that is not a JSON object
+        # must be a 400 from the serializer, not a TypeError from `**request.data`.
+        data = CommunityIn(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         community = services.community_update(
             actor=request.user,
             community=self.community,
-            name=data.validated_data["name"],
-            timezone_name=data.validated_data["timezone"],
+            name=data.validated_data.get("name", self.community.name),
+            timezone_name=data.validated_data.get("timezone", self.community.timezone),
         )
         return Response(CommunityOut(community).data)
 
@@ -123,7 +124,10 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Commun
 class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CommunityViewSet):
     """Community-scoped API tokens. The secret is in the create response only."""
 
-    queryset = ApiToken.objects.select_related("user").order_by("revoked_at", "-created_at")
+    # Active tokens first on every database: PostgreSQL sorts NULLs last in ascending order.
+    queryset = ApiToken.objects.select_related("user").order_by(
+        F("revoked_at").asc(nulls_first=True), "-created_at"
+    )
     serializer_class = ApiTokenOut
     read_capability = Capability.ADMINISTER
     write_capability = Capability.ADMINISTER

@@ -28,8 +28,9 @@ class CommunityViewSet(GenericViewSet):
 
     Authentication and throttling run first (401 without credentials); then the caller must be
     on the community's team and, with a token, the token must belong to this community — else
-    404; then the role must hold the capability for the method — else 403. Every queryset is
-    `base_queryset()` filtered to the URL's community; the sealed methods cannot be overridden."""
+    404; a method the endpoint does not have is 405; then the role must hold the capability for
+    the method — else 403. Every queryset is `base_queryset()` filtered to the URL's community;
+    the sealed methods cannot be overridden."""
 
     read_capability: ClassVar[Capability]
     write_capability: ClassVar[Capability | None] = None
@@ -52,6 +53,9 @@ class CommunityViewSet(GenericViewSet):
         token = request.auth if isinstance(request.auth, ApiToken) else None
         if membership is None or (token and token.community_id != membership.community_id):
             raise exceptions.NotFound()
+        if not self._handles(request.method):
+            # A method no role may use is a 405, not a 403 (teammates only: 404 comes first).
+            raise exceptions.MethodNotAllowed(request.method)
         needed = (
             self.read_capability
             if request.method in ("GET", "HEAD", "OPTIONS")
@@ -69,6 +73,10 @@ class CommunityViewSet(GenericViewSet):
             raise exceptions.PermissionDenied()
         self.membership, self.community = membership, membership.community
         timezone.activate(self.community.tzinfo)
+
+    def _handles(self, method: str) -> bool:
+        method = method.lower()
+        return method in self.http_method_names and hasattr(self, method)
 
     def base_queryset(self) -> QuerySet:
         return self.queryset.all()

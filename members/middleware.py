@@ -1,3 +1,4 @@
+import ipaddress
 from collections.abc import Callable
 
 from django.conf import settings
@@ -7,15 +8,26 @@ from django.utils import timezone
 from .audit import request_ip
 
 
+def _valid_ip(value: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address((value or "").strip()))
+    except ValueError:
+        return None
+
+
 def client_ip(request: HttpRequest) -> str | None:
     """The caller's address. Behind N trusted proxies (HEARTH_TRUSTED_PROXIES) it is the Nth
-    address from the right of X-Forwarded-For; a client can forge the left part, never that."""
+    address from the right of X-Forwarded-For; a client can forge the left part, never that.
+    Anything that is not an IP address (a proxy writing "unknown", a port) is ignored: the audit
+    column is an inet on PostgreSQL, and a bad value there would fail the audited action."""
     proxies = settings.HEARTH_TRUSTED_PROXIES
     if proxies:
-        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        if len(forwarded) >= proxies and forwarded[-proxies]:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR") or None
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        if len(forwarded) >= proxies:
+            address = _valid_ip(forwarded[-proxies])
+            if address:
+                return address
+    return _valid_ip(request.META.get("REMOTE_ADDR"))
 
 
 class RequestContextMiddleware:

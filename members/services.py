@@ -88,6 +88,9 @@ def community_update(
     *, actor: User, community: Community, name: str, timezone_name: str
 ) -> Community:
     _check_timezone(timezone_name)
+    name = name.strip()
+    if not name:
+        raise ApplicationError(_("A community needs a name."), field="name")
     before = {"name": community.name, "timezone": community.timezone}
     community.name, community.timezone = name, timezone_name
     community.save(update_fields=["name", "timezone", "updated_at"])
@@ -129,12 +132,27 @@ def membership_add(
 
 
 def _lock_admins(community: Community) -> list[int]:
-    """Lock the community's admin rows so two demotions cannot both leave it without an admin."""
+    """Lock the community's admin rows so two demotions cannot both leave it without an admin.
+    Always in primary-key order, so two of these never wait on each other (no deadlock)."""
     return list(
         TeamMembership.objects.select_for_update()
         .filter(community=community, role=Role.ADMIN)
+        .order_by("pk")
         .values_list("pk", flat=True)
     )
+
+
+def _lock_membership(membership: TeamMembership) -> TeamMembership:
+    """The current row, locked; a teammate removed meanwhile is a conflict, not a crash."""
+    current = (
+        TeamMembership.objects.select_for_update(of=("self",))
+        .select_related("user", "community")
+        .filter(pk=membership.pk)
+        .first()
+    )
+    if current is None:
+        raise ConflictError(_("This person is no longer on the team."))
+    return current
 
 
 @transaction.atomic
@@ -142,7 +160,7 @@ def membership_set_role(*, actor: User, membership: TeamMembership, role: str) -
     if role not in Role.values:
         raise ApplicationError(_("Unknown role."), field="role")
     admins = _lock_admins(membership.community)
-    membership = TeamMembership.objects.select_for_update().get(pk=membership.pk)
+    membership = _lock_membership(membership)
     if membership.role == role:
         return membership
     if membership.role == Role.ADMIN and admins == [membership.pk]:
@@ -164,8 +182,10 @@ def membership_set_role(*, actor: User, membership: TeamMembership, role: str) -
 @transaction.atomic
 def membership_remove(*, actor: User, membership: TeamMembership) -> None:
     admins = _lock_admins(membership.community)
-    if membership.role == Role.ADMIN and admins == [membership.pk]:
+    # Decided on the locked rows, not on `membership.role`, which may be stale.
+    if admins == [membership.pk]:
         raise ConflictError(_("A community needs at least one admin."))
+    membership = _lock_membership(membership)
     # Tokens act with their user's role; without a role they must stop working too.
     ApiToken.objects.filter(
         community=membership.community, user=membership.user, revoked_at__isnull=True
@@ -204,14 +224,24 @@ def invitation_create(
     ):
         _invitation_end(actor=actor, invitation=previous, status=Invitation.Status.REVOKED)
     raw, hashed = _new_secret()
-    invitation = Invitation.objects.create(
-        community=community,
-        email=email,
-        role=role,
-        token_hash=hashed,
-        invited_by=actor,
-        expires_at=timezone.now() + timedelta(days=settings.HEARTH_INVITATION_DAYS),
-    )
+    try:
+        # A concurrent invitation to the same address, not yet committed when we looked, makes
+        # the one-pending-per-email constraint fail here: answer with a conflict, not a 500.
+        with transaction.atomic():
+            invitation = Invitation.objects.create(
+                community=community,
+                email=email,
+                role=role,
+                token_hash=hashed,
+                invited_by=actor,
+                expires_at=timezone.now() + timedelta(days=settings.HEARTH_INVITATION_DAYS),
+            )
+    except IntegrityError as exc:
+        raise ConflictError(
+            _("%(email)s is being invited by someone else right now; try again.")
+            % {"email": email},
+            field="email",
+        ) from exc
     audit_record(
         actor=actor,
         community=community,
@@ -304,6 +334,7 @@ def invitation_accept(
     if not _invitation_end(actor=user, invitation=invitation, status=Invitation.Status.ACCEPTED):
         raise ConflictError(_("This invitation link is not valid any more."))
     Invitation.objects.filter(pk=invitation.pk).update(accepted_by=user)
+    invitation.accepted_by = user
     return membership_add(
         actor=user, community=invitation.community, user=user, role=invitation.role
     )

@@ -29,7 +29,8 @@ def invitation_send(invitation_id: int, raw_token: str) -> None:
         "url": settings.SITE_URL + reverse("invitation_accept", args=[raw_token]),
     }
     send_mail(
-        subject=render_to_string("members/email/invitation_subject.txt", context).strip(),
+        # One line whatever a community is called: a newline in a header is refused by Django.
+        subject=" ".join(render_to_string("members/email/invitation_subject.txt", context).split()),
         message=render_to_string("members/email/invitation.txt", context),
         from_email=None,
         recipient_list=[invitation.email],

@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
@@ -54,7 +55,9 @@ class CommunityHomeView(CommunityView):
         return [f"members/home_{self.membership.role}.html"]
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        self.request.session[LAST_COMMUNITY] = self.community.slug
+        # Only when it changes: assigning marks the session dirty, costing a write per page view.
+        if self.request.session.get(LAST_COMMUNITY) != self.community.slug:
+            self.request.session[LAST_COMMUNITY] = self.community.slug
         context = super().get_context_data(**kwargs)
         team = list(selectors.team_of(self.community))
         context.update(
@@ -66,9 +69,10 @@ class CommunityHomeView(CommunityView):
         )
         if self.can(Capability.ADMINISTER):
             context.update(
+                # Lapsed but not yet swept (hourly) invitations are not pending any more.
                 pending_invitations=list(
                     selectors.invitations_of(self.community).filter(
-                        status=Invitation.Status.PENDING
+                        status=Invitation.Status.PENDING, expires_at__gt=timezone.now()
                     )[:5]
                 ),
                 active_tokens=selectors.api_tokens_of(self.community)
@@ -388,10 +392,11 @@ class AuditExportView(CommunityView):
             yield writer.writerow(
                 [
                     e.created_at.isoformat(),
-                    e.actor_label,
-                    e.action,
-                    e.target_type,
-                    e.target_id,
+                    # An email may start with "=" or "+", a slug with "-": every text cell.
+                    _csv_safe(e.actor_label),
+                    _csv_safe(e.action),
+                    _csv_safe(e.target_type),
+                    _csv_safe(e.target_id),
                     _csv_safe(e.target_label),
                     _json(e.before),
                     _json(e.after),

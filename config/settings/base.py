@@ -1,10 +1,12 @@
 """Settings shared by every environment. Every value comes from the environment (django-environ);
 a malformed value fails loudly at start-up. `local`, `test` and `production` only adjust."""
 
+import os
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -12,7 +14,24 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 env.smart_cast = False
 
-DEBUG = env.bool("DJANGO_DEBUG", default=False)
+_TRUE = {"1", "true", "t", "yes", "y", "on"}
+_FALSE = {"0", "false", "f", "no", "n", "off"}
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """A yes/no setting. Unlike env.bool, which reads any unknown word ("ture", "enabled") as
+    False, a value that is not clearly yes or no stops start-up."""
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a yes/no value; use on/off or true/false.")
+
+
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -81,6 +100,13 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
+if DATABASES["default"].get("ENGINE") not in (
+    "django.db.backends.postgresql",
+    "django.db.backends.sqlite3",
+):
+    raise ImproperlyConfigured(
+        "DATABASE_URL must be a postgres://user:pass@host:5432/name or sqlite:///path URL."
+    )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
@@ -165,6 +191,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Redis is the broker and the cache when REDIS_URL is set; without it a bare laptop uses kombu's
 # filesystem transport (a local folder, no server) and a file-based cache shared by the processes.
 REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured("REDIS_URL must be a redis://host:6379/0 (or rediss://) URL.")
 BROKER_DIR = Path(env.str("HEARTH_BROKER_DIR", default=str(BASE_DIR / ".run" / "broker")))
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL

@@ -2,9 +2,9 @@
 DATABASE_URL / REDIS_URL say otherwise."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import env, env_bool
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+DEBUG = env_bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = env(
     "DJANGO_SECRET_KEY", default="local-only-insecure-key-for-make-run-never-for-production"
 )

@@ -5,15 +5,21 @@ example value. Everything else tightens the base settings for HTTPS behind a pro
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import DATABASES, env, env_bool
 
-DEBUG = env.bool("DJANGO_DEBUG", default=False)
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
 if DEBUG:
     raise ImproperlyConfigured("DJANGO_DEBUG must be off in production.")
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 KNOWN_EXAMPLE_SECRETS = {"change-me", "changeme", "secret", "replace-with-a-long-random-string"}
-if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY in KNOWN_EXAMPLE_SECRETS:
+if (
+    len(SECRET_KEY) < 50
+    or len(set(SECRET_KEY)) < 5
+    or SECRET_KEY in KNOWN_EXAMPLE_SECRETS
+    # The local and test settings' published defaults, and Django's startproject keys.
+    or "insecure" in SECRET_KEY.lower()
+):
     raise ImproperlyConfigured(
         "DJANGO_SECRET_KEY must be a random string of at least 50 characters "
         "(python -c 'import secrets; print(secrets.token_urlsafe(64))')."
@@ -24,14 +30,16 @@ if not ALLOWED_HOSTS:
 for required in ("DATABASE_URL", "REDIS_URL"):
     if not env.str(required, default=""):
         raise ImproperlyConfigured(f"{required} must be set in production.")
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL in production.")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 # The container health check talks plain HTTP to gunicorn from inside the host.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
-SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 CSRF_COOKIE_HTTPONLY = True

@@ -1,0 +1,397 @@
+"""The permission matrix: every URL of the project by every kind of caller.
+
+One table (`COMMUNITY_ENDPOINTS`) lists each community page and API endpoint with the capability
+it needs; the tests derive who may use it from members.permissions.CAPABILITIES. Callers:
+anonymous (HTML → login redirect, API → 401), each role of `community` (allowed or 403), an
+outsider who is admin of another community (404, never 403), and an admin reaching for another
+community's object through their own community's URL (404). API endpoints are run with a session
+and with a bearer token, since a token must act with exactly its user's role.
+
+`test_every_url_is_in_the_matrix` walks the URLconf, so a new URL or method fails until it is
+added here."""
+
+import json
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlencode
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+
+from members import services
+from members.models import AuditEvent, Community, Role, User
+from members.permissions import Capability, role_can
+from tests.members.factories import MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ROLES = [Role.ADMIN, Role.MANAGER, Role.MODERATOR, Role.VIEWER]
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One method on one URL. `path` is a template: {c} is the community slug, {teammate},
+    {invitation} and {token} the public ids of objects in that community (see `objects`)."""
+
+    method: str
+    path: str
+    capability: Capability
+    ok: int  # the status a role holding the capability gets
+    data: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+    @property
+    def is_api(self) -> bool:
+        return self.path.startswith("/api/")
+
+
+A = Capability.ADMINISTER
+COMMUNITY_ENDPOINTS = [
+    # HTML pages under /c/<slug>/
+    Endpoint("GET", "/c/{c}/", Capability.DASHBOARDS, 200),
+    Endpoint("GET", "/c/{c}/team/", A, 200),
+    Endpoint("POST", "/c/{c}/team/", A, 302, {"email": "new@acme.test", "role": "viewer"}),
+    Endpoint("POST", "/c/{c}/team/{teammate}/role/", A, 302, {"role": "moderator"}),
+    Endpoint("POST", "/c/{c}/team/{teammate}/remove/", A, 302),
+    Endpoint("POST", "/c/{c}/invitations/{invitation}/revoke/", A, 302),
+    Endpoint("GET", "/c/{c}/tokens/", A, 200),
+    Endpoint("POST", "/c/{c}/tokens/", A, 200, {"name": "CI", "user": "{teammate}"}),
+    Endpoint("POST", "/c/{c}/tokens/{token}/revoke/", A, 302),
+    Endpoint("GET", "/c/{c}/settings/", A, 200),
+    Endpoint("POST", "/c/{c}/settings/", A, 302, {"name": "Acme", "timezone": "Europe/Paris"}),
+    Endpoint("GET", "/c/{c}/audit/", A, 200),
+    Endpoint("GET", "/c/{c}/audit/export.csv", A, 200),
+    # API under /api/v1/communities/<slug>/
+    Endpoint("GET", "/api/v1/communities/{c}/", Capability.DASHBOARDS, 200),
+    Endpoint("PATCH", "/api/v1/communities/{c}/", A, 200, {"name": "Acme Renamed"}),
+    Endpoint("GET", "/api/v1/communities/{c}/team/", A, 200),
+    Endpoint("GET", "/api/v1/communities/{c}/team/{teammate}/", A, 200),
+    Endpoint("PATCH", "/api/v1/communities/{c}/team/{teammate}/", A, 200, {"role": "moderator"}),
+    Endpoint("DELETE", "/api/v1/communities/{c}/team/{teammate}/", A, 204),
+    Endpoint("GET", "/api/v1/communities/{c}/invitations/", A, 200),
+    Endpoint(
+        "POST",
+        "/api/v1/communities/{c}/invitations/",
+        A,
+        201,
+        {"email": "new@acme.test", "role": "viewer"},
+    ),
+    Endpoint("GET", "/api/v1/communities/{c}/invitations/{invitation}/", A, 200),
+    Endpoint("POST", "/api/v1/communities/{c}/invitations/{invitation}/revoke/", A, 200),
+    Endpoint("GET", "/api/v1/communities/{c}/tokens/", A, 200),
+    Endpoint("POST", "/api/v1/communities/{c}/tokens/", A, 201, {"name": "CI"}),
+    Endpoint("GET", "/api/v1/communities/{c}/tokens/{token}/", A, 200),
+    Endpoint("POST", "/api/v1/communities/{c}/tokens/{token}/revoke/", A, 200),
+    Endpoint("GET", "/api/v1/communities/{c}/audit/", A, 200),
+]
+
+# A method the URL does not handle: 405 for a teammate (after the login and team checks).
+WRONG_METHODS = [
+    ("GET", "/c/{c}/team/{teammate}/role/"),
+    ("GET", "/c/{c}/team/{teammate}/remove/"),
+    ("GET", "/c/{c}/invitations/{invitation}/revoke/"),
+    ("GET", "/c/{c}/tokens/{token}/revoke/"),
+    ("GET", "/api/v1/communities/{c}/invitations/{invitation}/revoke/"),
+    ("GET", "/api/v1/communities/{c}/tokens/{token}/revoke/"),
+    ("PUT", "/api/v1/communities/{c}/"),
+    ("DELETE", "/api/v1/communities/{c}/"),
+    ("POST", "/api/v1/communities/{c}/team/"),
+    ("PUT", "/api/v1/communities/{c}/team/{teammate}/"),
+    ("DELETE", "/api/v1/communities/{c}/invitations/{invitation}/"),
+    ("DELETE", "/api/v1/communities/{c}/tokens/{token}/"),
+    ("POST", "/api/v1/communities/{c}/audit/"),
+]
+
+# URLs outside any community, with what an anonymous caller gets.
+SITE_ENDPOINTS = [
+    ("GET", "/", "login"),
+    ("GET", "/healthz", (200, 503)),  # public; 503 when the broker is not reachable
+    ("GET", "/invitations/not-a-real-token/", 410),  # public: the link in the email
+    ("POST", "/invitations/not-a-real-token/", 410),
+    ("GET", "/api/v1/communities/", 401),
+    # Public today: QUALITY.md names no exception for them (see the foundation review).
+    ("GET", "/api/schema/", 200),
+    ("GET", "/api/docs/", 200),
+]
+# Not ours: allauth and Django's admin guard their own pages.
+THIRD_PARTY_PREFIXES = ("accounts/", "admin/")
+COMMUNITY_PREFIXES = ("c/<slug:community_slug>/", "api/v1/communities/<slug:community_slug>/")
+
+
+# --- fixtures and helpers ------------------------------------------------------------------------
+
+
+def _objects_in(community: Community, admin: User) -> dict[str, str]:
+    """A teammate, a pending invitation and an active token in `community`: the objects the
+    URLs name. The teammate is nobody's persona, so removing them touches no caller."""
+    teammate = UserFactory(email=f"teammate@{community.slug}.test")
+    MembershipFactory(user=teammate, community=community, role=Role.MANAGER)
+    invitation, _raw = services.invitation_create(
+        actor=admin, community=community, email=f"invited@{community.slug}.test", role=Role.VIEWER
+    )
+    token, _raw = services.api_token_create(
+        actor=admin, community=community, user=teammate, name="integration"
+    )
+    return {
+        "c": community.slug,
+        "teammate": str(teammate.public_id),
+        "invitation": str(invitation.public_id),
+        "token": str(token.public_id),
+    }
+
+
+@pytest.fixture
+def objects(personas, community, other_community) -> dict[str, dict[str, str]]:
+    return {
+        "own": _objects_in(community, personas["admin"]),
+        "other": _objects_in(other_community, personas["outsider"]),
+    }
+
+
+class Caller:
+    """Sends one request as whoever `sign_in` made it: HTML through Django's client, the API
+    through DRF's, with a session or a bearer token of `community`."""
+
+    def __init__(self, client, api_client, token_for) -> None:
+        self.client, self.api_client, self.token_for = client, api_client, token_for
+
+    def sign_in(self, user: User, community: Community | None = None, auth: str = "session"):
+        self.client.force_login(user)
+        if auth == "session":
+            self.api_client.force_login(user)
+        else:
+            raw = self.token_for(user, community)
+            self.api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        return self
+
+    def request(self, method: str, path: str, ids: dict[str, str], data=None):
+        url = path.format(**ids)
+        body = {key: value.format(**ids) for key, value in (data or {}).items()}
+        if url.startswith("/api/"):
+            if method not in UNSAFE:
+                return self.api_client.generic(method, url)
+            return self.api_client.generic(
+                method, url, json.dumps(body), content_type="application/json"
+            )
+        if method not in UNSAFE:
+            return self.client.generic(method, url)
+        return self.client.generic(
+            method, url, urlencode(body), content_type="application/x-www-form-urlencoded"
+        )
+
+
+@pytest.fixture
+def caller(client, api_client, token_for) -> Caller:
+    return Caller(client, api_client, token_for)
+
+
+def assert_error_shape(response, status: int, code: str) -> None:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"code", "message", "errors"}
+    assert body["code"] == code
+    assert body["message"]
+    assert isinstance(body["errors"], dict)
+
+
+def _needs_object(endpoint_path: str) -> bool:
+    return any(f"{{{name}}}" in endpoint_path for name in ("teammate", "invitation", "token"))
+
+
+def _ids(endpoints) -> list[str]:
+    return [str(e) for e in endpoints]
+
+
+# --- the URLconf and the matrix agree ------------------------------------------------------------
+
+
+def _routes(patterns, prefix: str = ""):
+    """(route, url name, callback) of every URL pattern, with its full route string."""
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _routes(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern), pattern.name, pattern.callback
+
+
+def _methods(callback) -> set[str]:
+    """The methods a view answers (besides HEAD and OPTIONS, which follow GET)."""
+    if actions := getattr(callback, "actions", None):  # a DRF viewset bound to a route
+        methods = set(actions)
+    elif view_class := getattr(callback, "view_class", None) or getattr(callback, "cls", None):
+        methods = {m for m in view_class.http_method_names if hasattr(view_class, m)}
+    else:  # a function view answers whatever it is sent; GET is what it is for
+        methods = {"get"}
+    return {m.upper() for m in methods} - {"HEAD", "OPTIONS"}
+
+
+def _resolved(method: str, path: str) -> tuple[str, str]:
+    dummy = {"c": "acme", **dict.fromkeys(("teammate", "invitation", "token"), _UUID)}
+    return resolve(path.format(**dummy)).url_name, method
+
+
+_UUID = "00000000-0000-4000-8000-000000000000"
+
+
+def test_every_url_is_in_the_matrix():
+    """Community URLs must be in COMMUNITY_ENDPOINTS (role, outsider and object checks), the
+    rest in SITE_ENDPOINTS; a URL or method added without a row here fails."""
+    community_urls: set[tuple[str, str]] = set()
+    site_urls: set[tuple[str, str]] = set()
+    for route, name, callback in _routes(get_resolver().url_patterns):
+        if route.startswith(THIRD_PARTY_PREFIXES):
+            continue
+        found = community_urls if route.startswith(COMMUNITY_PREFIXES) else site_urls
+        found |= {(name, method) for method in _methods(callback)}
+    community_matrix = {_resolved(e.method, e.path) for e in COMMUNITY_ENDPOINTS}
+    site_matrix = {_resolved(method, path) for method, path, _anonymous in SITE_ENDPOINTS}
+    assert community_urls - community_matrix == set(), "add these to COMMUNITY_ENDPOINTS"
+    assert site_urls - site_matrix == set(), "add these to SITE_ENDPOINTS"
+    assert community_matrix - community_urls == set(), "the matrix names URLs that are gone"
+    assert site_matrix - site_urls == set(), "the matrix names URLs that are gone"
+
+
+def test_wrong_methods_really_are_unhandled():
+    handled = {_resolved(e.method, e.path) for e in COMMUNITY_ENDPOINTS}
+    for method, path in WRONG_METHODS:
+        assert _resolved(method, path) not in handled, f"{method} {path} is handled"
+
+
+# --- anonymous -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("endpoint", COMMUNITY_ENDPOINTS, ids=_ids(COMMUNITY_ENDPOINTS))
+def test_anonymous_is_sent_to_login_or_gets_401(endpoint, caller, objects):
+    before = AuditEvent.objects.count()
+    response = caller.request(endpoint.method, endpoint.path, objects["own"], endpoint.data)
+    if endpoint.is_api:
+        assert_error_shape(response, 401, "not_authenticated")
+        assert response["WWW-Authenticate"] == "Bearer"
+    else:
+        url = endpoint.path.format(**objects["own"])
+        assert response.status_code == 302
+        assert response["Location"] == f"/accounts/login/?next={quote(url)}"
+    assert AuditEvent.objects.count() == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    SITE_ENDPOINTS,
+    ids=[f"{method} {path}" for method, path, _e in SITE_ENDPOINTS],
+)
+def test_site_wide_urls_for_anonymous(method, path, expected, caller):
+    response = caller.request(method, path, {})
+    if expected == "login":
+        assert response.status_code == 302
+        assert response["Location"] == f"/accounts/login/?next={quote(path)}"
+    elif expected == 401:
+        assert_error_shape(response, 401, "not_authenticated")
+    elif isinstance(expected, tuple):
+        assert response.status_code in expected
+    else:
+        assert response.status_code == expected
+
+
+# --- each role of the community ------------------------------------------------------------------
+
+
+def _auths(endpoint: Endpoint) -> tuple[str, ...]:
+    return ("session", "token") if endpoint.is_api else ("session",)
+
+
+def _case_id(endpoint: Endpoint, *parts: str) -> str:
+    return "-".join([str(endpoint), *parts])
+
+
+ROLE_CASES = [
+    pytest.param(
+        endpoint, role, auth, id=_case_id(endpoint, role, *([auth] if endpoint.is_api else []))
+    )
+    for endpoint in COMMUNITY_ENDPOINTS
+    for role in ROLES
+    for auth in _auths(endpoint)
+]
+
+
+@pytest.mark.parametrize(("endpoint", "role", "auth"), ROLE_CASES)
+def test_each_role_gets_what_the_capability_table_allows(
+    endpoint, role, auth, caller, personas, community, objects
+):
+    caller.sign_in(personas[role], community, auth)
+    before = AuditEvent.objects.count()
+    response = caller.request(endpoint.method, endpoint.path, objects["own"], endpoint.data)
+    if role_can(role, endpoint.capability):
+        assert response.status_code == endpoint.ok, response.content[:500]
+        if endpoint.method in UNSAFE:
+            assert AuditEvent.objects.count() > before, "a write that left no audit row"
+    else:
+        if endpoint.is_api:
+            assert_error_shape(response, 403, "permission_denied")
+        else:
+            assert response.status_code == 403
+        assert AuditEvent.objects.count() == before
+
+
+# --- outsiders and other communities' objects ----------------------------------------------------
+
+OUTSIDER_CASES = [
+    pytest.param(endpoint, auth, id=_case_id(endpoint, *([auth] if endpoint.is_api else [])))
+    for endpoint in COMMUNITY_ENDPOINTS
+    for auth in _auths(endpoint)
+]
+
+
+def assert_not_found(response, is_api: bool) -> None:
+    if is_api:
+        assert_error_shape(response, 404, "not_found")
+    else:
+        assert response.status_code == 404
+
+
+@pytest.mark.parametrize(("endpoint", "auth"), OUTSIDER_CASES)
+def test_outsider_gets_404_never_403(endpoint, auth, caller, personas, other_community, objects):
+    """The outsider is an admin — of another community; their token is that community's."""
+    caller.sign_in(personas["outsider"], other_community, auth)
+    before = AuditEvent.objects.count()
+    response = caller.request(endpoint.method, endpoint.path, objects["own"], endpoint.data)
+    assert_not_found(response, endpoint.is_api)
+    assert AuditEvent.objects.count() == before
+
+
+OBJECT_ENDPOINTS = [e for e in COMMUNITY_ENDPOINTS if _needs_object(e.path)]
+
+
+@pytest.mark.parametrize("endpoint", OBJECT_ENDPOINTS, ids=_ids(OBJECT_ENDPOINTS))
+def test_another_communitys_object_is_404_even_for_an_admin(endpoint, caller, personas, objects):
+    """Acme's admin names a Globex object in an Acme URL: the lookup is scoped, so 404."""
+    caller.sign_in(personas["admin"])
+    before = AuditEvent.objects.count()
+    ids = {**objects["other"], "c": objects["own"]["c"]}
+    response = caller.request(endpoint.method, endpoint.path, ids, endpoint.data)
+    assert_not_found(response, endpoint.is_api)
+    assert AuditEvent.objects.count() == before
+
+
+# --- methods a URL does not handle ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), WRONG_METHODS, ids=[f"{m} {p}" for m, p in WRONG_METHODS]
+)
+@pytest.mark.parametrize("who", ["admin", "outsider"])
+def test_a_method_the_url_does_not_handle_is_405_for_teammates_and_404_for_outsiders(
+    method, path, who, caller, personas, objects
+):
+    caller.sign_in(personas[who])
+    before = AuditEvent.objects.count()
+    response = caller.request(method, path, objects["own"])
+    if who == "outsider":
+        assert_not_found(response, path.startswith("/api/"))
+    elif path.startswith("/api/"):
+        assert_error_shape(response, 405, "method_not_allowed")
+    else:
+        assert response.status_code == 405
+    assert AuditEvent.objects.count() == before
