@@ -39,6 +39,8 @@ RUN DJANGO_SETTINGS_MODULE=config.settings.production \
     DJANGO_ALLOWED_HOSTS=build.invalid \
     DATABASE_URL=postgres://build@build.invalid:5432/build \
     REDIS_URL=redis://build.invalid:6379/0 \
+    EMAIL_URL=consolemail:// \
+    HEARTH_SITE_URL=https://build.invalid \
     python manage.py collectstatic --noinput
 
 ENV DJANGO_SETTINGS_MODULE=config.settings.production

@@ -120,6 +120,13 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Commun
         invitation = services.invitation_revoke(actor=request.user, invitation=self.get_object())
         return Response(InvitationOut(invitation).data)
 
+    @extend_schema(request=None, responses=InvitationOut)
+    @action(detail=True, methods=["post"])
+    def resend(self, request: Request, community_slug: str, public_id: str) -> Response:
+        """Email a new link; the previous link stops working."""
+        invitation = services.invitation_resend(actor=request.user, invitation=self.get_object())
+        return Response(InvitationOut(invitation).data)
+
 
 class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CommunityViewSet):
     """Community-scoped API tokens. The secret is in the create response only."""

@@ -1,12 +1,10 @@
-import zoneinfo
-
 from django import forms
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
-from .models import Role, User
+from .models import TIMEZONES, Role, User
 
-TIMEZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones())]
+TIMEZONE_CHOICES = [(tz, tz) for tz in TIMEZONES]
 
 
 class InvitationForm(forms.Form):

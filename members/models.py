@@ -21,8 +21,15 @@ class TimestampedModel(models.Model):
         abstract = True
 
 
+# Real places only: "localtime" (the server's own zone) and "Factory" are in the tz database
+# but mean nothing for a community.
+TIMEZONES: tuple[str, ...] = tuple(
+    sorted(tz for tz in zoneinfo.available_timezones() if "/" in tz or tz == "UTC")
+)
+
+
 def validate_timezone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    if value not in TIMEZONES:
         raise ValidationError(_("%(value)s is not an IANA time zone."), params={"value": value})
 
 

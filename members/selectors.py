@@ -1,7 +1,10 @@
 """Reads of members' models, tuned and reused by views, the API and other apps."""
 
+from datetime import timedelta
+
 from allauth.mfa.models import Authenticator
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
+from django.utils import timezone
 
 from .models import ApiToken, AuditEvent, Community, Invitation, TeamMembership, User
 
@@ -44,7 +47,7 @@ def api_tokens_of(community: Community) -> QuerySet[ApiToken]:
     return (
         ApiToken.objects.filter(community=community)
         .select_related("user")
-        .order_by("revoked_at", "-created_at")
+        .order_by(F("revoked_at").asc(nulls_first=True), "-created_at")
     )
 
 
@@ -67,3 +70,18 @@ def user_exists(email: str) -> bool:
 
 def user_has_totp(user: User) -> bool:
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+def invitations_unsent(*, older_than: timedelta) -> list[int]:
+    """Pending invitations whose email never went out (the broker was down), oldest first."""
+    now = timezone.now()
+    return list(
+        Invitation.objects.filter(
+            status=Invitation.Status.PENDING,
+            sent_at__isnull=True,
+            expires_at__gt=now,
+            created_at__lt=now - older_than,
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)
+    )

@@ -1,12 +1,10 @@
 """API shapes for the foundation: separate input and output serializers; writes go through
 services, never serializer.save()."""
 
-import zoneinfo
-
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from .models import ApiToken, AuditEvent, Community, Invitation, Role, TeamMembership
+from .models import TIMEZONES, ApiToken, AuditEvent, Community, Invitation, Role, TeamMembership
 
 
 class CommunityOut(serializers.ModelSerializer):
@@ -22,7 +20,7 @@ class MyCommunityOut(serializers.Serializer):
 
 class CommunityIn(serializers.Serializer):
     name = serializers.CharField(max_length=120)
-    timezone = serializers.ChoiceField(choices=sorted(zoneinfo.available_timezones()))
+    timezone = serializers.ChoiceField(choices=TIMEZONES)
 
 
 class UserOut(serializers.Serializer):

@@ -210,8 +210,6 @@ def invitation_create(
     """Invite an address with a role. Returns the invitation and the raw token for the link;
     the email goes out from a worker once the transaction commits. Inviting an address again
     replaces its pending invitation."""
-    from .tasks import invitation_send
-
     email = email.strip().lower()
     if role not in Role.values:
         raise ApplicationError(_("Unknown role."), field="role")
@@ -249,8 +247,52 @@ def invitation_create(
         target=invitation,
         after={"email": email, "role": role, "expires_at": invitation.expires_at.isoformat()},
     )
-    transaction.on_commit(lambda: invitation_send.delay(invitation.pk, raw))
+    _send_on_commit(invitation.pk, raw)
     return invitation, raw
+
+
+def _send_on_commit(invitation_id: int, raw: str | None) -> None:
+    """Queue the email once committed. `robust`: with the broker down the invitation is still
+    saved and the admin still gets an answer; the ten-minute sweep (invitations_send_unsent)
+    sends it, with a fresh link, once the broker is back."""
+    from .tasks import invitation_send
+
+    transaction.on_commit(lambda: invitation_send.delay(invitation_id, raw), robust=True)
+
+
+@transaction.atomic
+def invitation_resend(*, actor: User, invitation: Invitation) -> Invitation:
+    """Send the invitation again with a new link; the old link stops working."""
+    raw, hashed = _new_secret()
+    now = timezone.now()
+    if not Invitation.objects.filter(
+        pk=invitation.pk, status=Invitation.Status.PENDING, expires_at__gt=now
+    ).update(token_hash=hashed, sent_at=None, updated_at=now):
+        raise ConflictError(_("This invitation is no longer pending."))
+    invitation.sent_at = None
+    audit_record(
+        actor=actor,
+        community=invitation.community,
+        action="invitation.resend",
+        target=invitation,
+        after={"email": invitation.email},
+    )
+    _send_on_commit(invitation.pk, raw)
+    return invitation
+
+
+def invitation_reissue_token(*, invitation_id: int) -> str | None:
+    """A fresh link for a pending, unsent invitation whose first link was lost (the broker was
+    down when it was created). Returns the raw token, or None if the invitation moved on."""
+    raw, hashed = _new_secret()
+    now = timezone.now()
+    changed = Invitation.objects.filter(
+        pk=invitation_id,
+        status=Invitation.Status.PENDING,
+        sent_at__isnull=True,
+        expires_at__gt=now,
+    ).update(token_hash=hashed, updated_at=now)
+    return raw if changed else None
 
 
 def _invitation_end(*, actor: User | None, invitation: Invitation, status: str) -> int:

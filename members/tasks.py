@@ -1,4 +1,5 @@
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
@@ -6,16 +7,17 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from . import services
+from . import selectors, services
 from .models import Invitation
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def invitation_send(invitation_id: int, raw_token: str) -> None:
+def invitation_send(invitation_id: int, raw_token: str | None = None) -> None:
     """Email the invitation link. Idempotent: an invitation already sent, or no longer pending,
-    is not sent again. The raw token travels only in this message, never in the database."""
+    is not sent again. The raw token travels only in this message, never in the database;
+    without one (the sweep below) a fresh link is issued and the lost one stops working."""
     invitation = (
         Invitation.objects.select_related("community", "invited_by")
         .filter(pk=invitation_id)
@@ -23,6 +25,9 @@ def invitation_send(invitation_id: int, raw_token: str) -> None:
     )
     if invitation is None or invitation.sent_at or not invitation.is_usable:
         logger.info("invitation %s: nothing to send", invitation_id)
+        return
+    raw_token = raw_token or services.invitation_reissue_token(invitation_id=invitation.pk)
+    if raw_token is None:
         return
     context = {
         "invitation": invitation,
@@ -41,3 +46,13 @@ def invitation_send(invitation_id: int, raw_token: str) -> None:
 @shared_task
 def invitations_expire() -> int:
     return services.invitations_expire()
+
+
+@shared_task
+def invitations_send_unsent() -> int:
+    """Fan out a send for each invitation whose email never left (the broker was down when it
+    was created). Older than five minutes, so a merely busy worker is not overtaken."""
+    pending = selectors.invitations_unsent(older_than=timedelta(minutes=5))
+    for invitation_id in pending:
+        invitation_send.delay(invitation_id)
+    return len(pending)

@@ -13,6 +13,11 @@ community_urlpatterns = [
         views.InvitationRevokeView.as_view(),
         name="invitation_revoke",
     ),
+    path(
+        "invitations/<uuid:invitation_id>/resend/",
+        views.InvitationResendView.as_view(),
+        name="invitation_resend",
+    ),
     path("tokens/", views.ApiTokensView.as_view(), name="api_tokens"),
     path(
         "tokens/<uuid:token_id>/revoke/",

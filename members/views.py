@@ -185,6 +185,21 @@ class InvitationRevokeView(_TeamActionView):
         )
 
 
+class InvitationResendView(_TeamActionView):
+    def post(self, request: HttpRequest, community_slug: str, invitation_id: str) -> HttpResponse:
+        invitation = self.get_scoped_or_404(
+            Invitation.objects.select_related("community"), public_id=invitation_id
+        )
+        try:
+            services.invitation_resend(actor=request.user, invitation=invitation)
+        except ApplicationError as exc:
+            return self.done(error=exc)
+        return self.done(
+            _("A new link is on its way to %(email)s; the old one no longer works.")
+            % {"email": invitation.email}
+        )
+
+
 @method_decorator(never_cache, name="dispatch")
 class InvitationAcceptView(View):
     """The link in the invitation email. A signed-in user with the invited address accepts with

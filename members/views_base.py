@@ -69,6 +69,9 @@ class CommunityView(TemplateView):
             return redirect_to_login(request.get_full_path())
         self.membership = resolve_membership(request, kwargs["community_slug"])
         self.community = self.membership.community
+        method = request.method.lower() if request.method else ""
+        if method not in self.http_method_names or not hasattr(self, method):
+            return self.http_method_not_allowed(request, *args, **kwargs)  # 405, after the 404
         needed = self.read_capability if request.method in SAFE_METHODS else self.write_capability
         check_capability(request, self.membership, needed)
         timezone.activate(self.community.tzinfo)

@@ -1,1 +1,1 @@
-"""Models of moderation: guidelines, reports, cases, decisions, sanctions, appeals and auto-rules."""
+"""Models of moderation: guidelines, reports, cases, decisions, sanctions, appeals, auto-rules."""

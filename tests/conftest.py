@@ -3,12 +3,14 @@ outsider is an admin of `other_community` only, so every cross-community request
 
 import os
 import shutil
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
+from config.celery import app as celery_app
 from members import services
 from members.models import Community, Role, User
 from tests.members.factories import PASSWORD, CommunityFactory, MembershipFactory, UserFactory
@@ -25,6 +27,21 @@ def require(condition: bool, reason: str) -> None:
     if os.environ.get("HEARTH_REQUIRE_SERVICES"):
         pytest.fail(f"required in CI: {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def eager_celery(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tasks enqueued on commit run inline, so no test drops messages into a real broker (where
+    a developer's `make run` worker would take them against the wrong database). Tests marked
+    `integration` publish for real, to the worker they start."""
+    if request.node.get_closest_marker("integration"):
+        yield
+        return
+    keys = ("task_always_eager", "task_eager_propagates")
+    before = {key: celery_app.conf[key] for key in keys}
+    celery_app.conf.update(dict.fromkeys(keys, True))
+    yield
+    celery_app.conf.update(before)
 
 
 @pytest.fixture

@@ -15,6 +15,8 @@ GOOD = {
     "DJANGO_ALLOWED_HOSTS": "hearth.example.org",
     "DATABASE_URL": "postgres://hearth:pw@db.internal:5432/hearth",
     "REDIS_URL": "redis://redis.internal:6379/0",
+    "EMAIL_URL": "smtp+tls://hearth:pw@smtp.example.org:587",
+    "HEARTH_SITE_URL": "https://hearth.example.org",
 }
 
 
@@ -66,6 +68,9 @@ def without(name: str) -> dict[str, str]:
         ({**GOOD, "DATABASE_URL": "sqlite:////tmp/hearth.db"}, "must point at PostgreSQL"),
         ({**GOOD, "DATABASE_URL": "not a url"}, "DATABASE_URL must be a postgres://"),
         (without("REDIS_URL"), "REDIS_URL must be set in production"),
+        (without("EMAIL_URL"), "EMAIL_URL must be set in production"),
+        (without("HEARTH_SITE_URL"), "HEARTH_SITE_URL must be set in production"),
+        ({**GOOD, "HEARTH_SITE_URL": "http://hearth.example.org"}, "must be the https://"),
         ({**GOOD, "REDIS_URL": "redis.internal:6379"}, "REDIS_URL must be a redis://"),
         ({**GOOD, "DJANGO_DEBUG": "on"}, "DJANGO_DEBUG must be off in production"),
         ({**GOOD, "DJANGO_DEBUG": "True"}, "DJANGO_DEBUG must be off in production"),
@@ -85,6 +90,9 @@ def without(name: str) -> dict[str, str]:
         "sqlite-database",
         "malformed-database-url",
         "no-redis-url",
+        "no-email-url",
+        "no-site-url",
+        "plain-http-site-url",
         "malformed-redis-url",
         "debug-on",
         "debug-true",

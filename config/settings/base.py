@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
     "django_htmx",
     "csp",
@@ -236,6 +237,11 @@ CELERY_TASK_ROUTES = {
     "reporting.tasks.*": {"queue": "kpi"},
 }
 CELERY_BEAT_SCHEDULE = {
+    # Every ten minutes: invitations created while the broker was down get their email.
+    "invitations-send-unsent": {
+        "task": "members.tasks.invitations_send_unsent",
+        "schedule": crontab(minute="*/10"),
+    },
     # Hourly: pending invitations whose week has run out are marked expired, so the team page
     # and the audit log show the lapse without anyone having to open the link.
     "invitations-expire": {
@@ -267,6 +273,8 @@ REST_FRAMEWORK = {
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Refused bearer tokens per client address per minute before it is answered 429.
+API_TOKEN_FAILURES_PER_MINUTE = env.int("API_TOKEN_FAILURES_PER_MINUTE", default=30)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hearth API",
     "DESCRIPTION": (
@@ -278,6 +286,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Content-Security-Policy: every script and style is served from our own static files.

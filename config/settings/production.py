@@ -1,6 +1,7 @@
 """Production: no default secrets; Django refuses to start without DJANGO_SECRET_KEY,
-DJANGO_ALLOWED_HOSTS, DATABASE_URL and REDIS_URL, or with a secret that is short or a known
-example value. Everything else tightens the base settings for HTTPS behind a proxy."""
+DJANGO_ALLOWED_HOSTS, DATABASE_URL, REDIS_URL, EMAIL_URL and HEARTH_SITE_URL, or with a
+secret that is short or a known example value. Everything else tightens the base settings for
+HTTPS behind a proxy."""
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -27,9 +28,12 @@ if (
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must name the host(s) Hearth is served on.")
-for required in ("DATABASE_URL", "REDIS_URL"):
+# Invitations and password resets must reach people, with links to this site.
+for required in ("DATABASE_URL", "REDIS_URL", "EMAIL_URL", "HEARTH_SITE_URL"):
     if not env.str(required, default=""):
         raise ImproperlyConfigured(f"{required} must be set in production.")
+if not env.str("HEARTH_SITE_URL").startswith("https://"):
+    raise ImproperlyConfigured("HEARTH_SITE_URL must be the https:// address of the site.")
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL in production.")
 

@@ -810,3 +810,20 @@ def test_a_token_request_costs_one_query_to_authenticate(
     api_client.get(f"{API}/acme/")  # first use writes last_used_at
     with django_assert_num_queries(4):
         assert api_client.get(f"{API}/acme/tokens/").status_code == 200
+
+
+def test_guessing_tokens_is_throttled_per_address(
+    api_client, community, settings, admin, token_for
+):
+    """Authentication runs before DRF's throttles, so refused tokens are counted on their own."""
+    settings.API_TOKEN_FAILURES_PER_MINUTE = 3
+    cache.clear()
+    bearer(api_client, "hth_not-a-real-token")
+    for _ in range(3):
+        assert_error(api_client.get(f"{API}/acme/"), 401, "authentication_failed")
+
+    assert_error(api_client.get(f"{API}/acme/"), 429, "throttled")
+    # Only refusals are counted and refused: a valid token from the same address still works.
+    bearer(api_client, token_for(admin, community))
+    assert api_client.get(f"{API}/acme/").status_code == 200
+    cache.clear()

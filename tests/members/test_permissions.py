@@ -56,6 +56,7 @@ COMMUNITY_ENDPOINTS = [
     Endpoint("POST", "/c/{c}/team/{teammate}/role/", A, 302, {"role": "moderator"}),
     Endpoint("POST", "/c/{c}/team/{teammate}/remove/", A, 302),
     Endpoint("POST", "/c/{c}/invitations/{invitation}/revoke/", A, 302),
+    Endpoint("POST", "/c/{c}/invitations/{invitation}/resend/", A, 302),
     Endpoint("GET", "/c/{c}/tokens/", A, 200),
     Endpoint("POST", "/c/{c}/tokens/", A, 200, {"name": "CI", "user": "{teammate}"}),
     Endpoint("POST", "/c/{c}/tokens/{token}/revoke/", A, 302),
@@ -80,6 +81,7 @@ COMMUNITY_ENDPOINTS = [
     ),
     Endpoint("GET", "/api/v1/communities/{c}/invitations/{invitation}/", A, 200),
     Endpoint("POST", "/api/v1/communities/{c}/invitations/{invitation}/revoke/", A, 200),
+    Endpoint("POST", "/api/v1/communities/{c}/invitations/{invitation}/resend/", A, 200),
     Endpoint("GET", "/api/v1/communities/{c}/tokens/", A, 200),
     Endpoint("POST", "/api/v1/communities/{c}/tokens/", A, 201, {"name": "CI"}),
     Endpoint("GET", "/api/v1/communities/{c}/tokens/{token}/", A, 200),
@@ -89,11 +91,15 @@ COMMUNITY_ENDPOINTS = [
 
 # A method the URL does not handle: 405 for a teammate (after the login and team checks).
 WRONG_METHODS = [
+    ("POST", "/c/{c}/audit/"),
+    ("POST", "/c/{c}/"),
     ("GET", "/c/{c}/team/{teammate}/role/"),
     ("GET", "/c/{c}/team/{teammate}/remove/"),
     ("GET", "/c/{c}/invitations/{invitation}/revoke/"),
+    ("GET", "/c/{c}/invitations/{invitation}/resend/"),
     ("GET", "/c/{c}/tokens/{token}/revoke/"),
     ("GET", "/api/v1/communities/{c}/invitations/{invitation}/revoke/"),
+    ("GET", "/api/v1/communities/{c}/invitations/{invitation}/resend/"),
     ("GET", "/api/v1/communities/{c}/tokens/{token}/revoke/"),
     ("PUT", "/api/v1/communities/{c}/"),
     ("DELETE", "/api/v1/communities/{c}/"),

@@ -11,7 +11,6 @@ from allauth.account.models import EmailAddress
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from config.celery import app as celery_app
 from members import services
 from members.audit import audit_record
 from members.exceptions import ApplicationError, ConflictError
@@ -27,16 +26,6 @@ from members.models import (
 from tests.members.factories import PASSWORD, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def eager_celery():
-    """Tasks enqueued on commit run inline, so no test drops messages into a real broker."""
-    keys = ("task_always_eager", "task_eager_propagates")
-    before = {key: celery_app.conf[key] for key in keys}
-    celery_app.conf.update(dict.fromkeys(keys, True))
-    yield
-    celery_app.conf.update(before)
 
 
 def audit(action: str) -> AuditEvent:

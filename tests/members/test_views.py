@@ -11,7 +11,6 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.utils import timezone
 
-from config.celery import app as celery_app
 from members import services
 from members.audit import audit_record
 from members.models import ApiToken, AuditEvent, Invitation, Role, TeamMembership, User
@@ -26,17 +25,6 @@ ADMIN_PAGES = [
     "/c/acme/audit/",
     "/c/acme/audit/export.csv",
 ]
-
-
-@pytest.fixture(autouse=True)
-def eager_celery():
-    """Tasks enqueued on commit run inline (the email lands in mailoutbox), and no test drops
-    messages into a real broker."""
-    keys = ("task_always_eager", "task_eager_propagates")
-    before = {key: celery_app.conf[key] for key in keys}
-    celery_app.conf.update(dict.fromkeys(keys, True))
-    yield
-    celery_app.conf.update(before)
 
 
 @pytest.fixture
