@@ -6,7 +6,7 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from . import services
+from . import ingestion_hooks, services
 from .models import Invitation
 
 logger = logging.getLogger(__name__)
@@ -40,3 +40,15 @@ def invitation_send(invitation_id: int, raw_token: str) -> None:
 @shared_task
 def invitations_expire() -> int:
     return services.invitations_expire()
+
+
+@shared_task
+def ingest_followup(
+    *, community_id: int, activity_ids: list[int], days: list[str], source: str
+) -> int:
+    """After an ingest commits: run the hooks other apps registered (auto-moderation, KPI dirty
+    days, onboarding rules). Routed to the ingest queue; the ingest request never waits for it.
+    Hooks are idempotent, so a redelivery only repeats work."""
+    return ingestion_hooks.run(
+        community_id=community_id, activity_ids=activity_ids, days=days, source=source
+    )
