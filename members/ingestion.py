@@ -199,7 +199,11 @@ def _metadata(raw: dict, errors: Errors) -> dict[str, Any]:
     if not isinstance(value, dict):
         errors["metadata"] = [_("Must be a JSON object.")]
         return {}
-    encoded = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    try:
+        encoded = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (ValueError, TypeError, RecursionError):
+        errors["metadata"] = [_("Must be plain JSON (no NaN or Infinity).")]
+        return {}
     problem = _text_problem(encoded) if "\\u0000" not in encoded else _text_problem("\x00")
     if problem:
         errors["metadata"] = [problem]
