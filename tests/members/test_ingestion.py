@@ -489,3 +489,53 @@ def test_losing_the_identity_race_reuses_the_winners_member(community, monkeypat
     assert result.members_created == 0
     assert Member.objects.count() == 1
     assert Activity.objects.get(external_id="post-2").member == winner
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_requests_creating_one_identity_end_with_one_member(
+    requires_postgres, community
+):
+    """A real race on PostgreSQL: request A has inserted the identity but not committed when
+        request B looks it up, so B's INSERT … ON CONFLICT waits for A, then does nothing; B must
+        re-select A's member and leave no orphan member behind. B also re-sends A's activity, which
+    must count as a duplicate."""
+    import threading
+    import time
+
+    from django.db import connections, transaction
+
+    a_inserted, results, errors = threading.Event(), {}, []
+
+    def request_a():
+        try:
+            with transaction.atomic():
+                results["a"] = ingest(community, [item(1)])
+                a_inserted.set()
+                time.sleep(0.5)  # B is now blocked on our uncommitted identity
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+            a_inserted.set()
+        finally:
+            connections.close_all()
+
+    def request_b():
+        try:
+            a_inserted.wait(5)
+            results["b"] = ingest(community, [item(1), item(2, member={"platform_user_id": "u-1"})])
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=request_a), threading.Thread(target=request_b)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert errors == []
+    assert (results["a"].members_created, results["b"].members_created) == (1, 0)
+    # B re-sent A's activity while A was uncommitted: a duplicate, not a second row.
+    assert (results["b"].created, results["b"].duplicates) == (1, 1)
+    assert Activity.objects.count() == 2
+    assert Member.objects.count() == 1
+    assert set(Activity.objects.values_list("member_id", flat=True)) == {Member.objects.get().pk}
