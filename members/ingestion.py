@@ -6,13 +6,19 @@ activity. Per request, whatever the number of items (≤ 1,000), it runs a fixed
   1. SELECT the identities of every (platform, platform_user_id) in the request
   2. INSERT the missing members                                   } only when some identity
   3. INSERT their identities … ON CONFLICT DO NOTHING RETURNING     } is new
-  4. INSERT the activities … ON CONFLICT DO NOTHING RETURNING id (one statement)
-  5. UPDATE replied_to_member of new replies and of stored replies whose parent just arrived
-  6. UPDATE members' derived facts from the new activities' aggregates (one UPDATE … FROM VALUES)
-  7. SELECT identities sharing a new identity's email, INSERT merge suggestions   } only with
+  4. SELECT the stored parents (parent_id) of the new items              } only with parents
+  5. INSERT the activities … ON CONFLICT DO NOTHING RETURNING id (one statement), each with
+     replied_to_member already resolved from the batch or from step 4
+  6. UPDATE replied_to_member of stored replies whose parent just arrived (index-driven)
+  7. UPDATE members' derived facts from the new activities' aggregates (one UPDATE … FROM VALUES)
+  8. SELECT identities sharing a new identity's email, INSERT merge suggestions   } only with
                                                                                    } new emails
 Two concurrent requests creating the same identity: the loser's identity INSERT does nothing,
 it re-selects the winner's row and deletes the member it made for nothing (race path only).
+Resolving replied_to_member before the INSERT (not by an UPDATE after it) writes each row once:
+updating that column touches every index of the ledger. Known gap: a reply and its parent
+arriving in two concurrent requests can both miss each other; the reply stays unresolved (the
+partial index members_activity_open_parent makes a periodic repair cheap).
 
 Raw INSERT … ON CONFLICT DO NOTHING RETURNING (PostgreSQL, and SQLite ≥ 3.35) is used instead
 of bulk_create(ignore_conflicts=True) because the latter cannot say which rows were inserted,
@@ -298,9 +304,10 @@ def activities_ingest(*, community: Community, items: Sequence[Any], source: str
 
     with transaction.atomic():
         members, new_identities = _resolve_members(community, unique.values(), now)
-        created = _insert_activities(community, unique, members, now)
+        parents = _parent_members(community, unique, members)
+        created = _insert_activities(community, unique, members, parents, now)
         if created:
-            _resolve_replied_to(community, created)
+            _backfill_replied_to(community, created)
             _update_member_facts(created, members, now)
         if new_identities:
             _suggest_merges(community, new_identities, now)
@@ -432,10 +439,36 @@ def _resolve_members(
     return members, new_identities
 
 
+def _parent_members(
+    community: Community,
+    unique: dict[tuple[str, str], CleanActivity],
+    members: dict[Pair, int],
+) -> dict[tuple[str, str], int]:
+    """(platform, parent_id) → the parent's member, for every item with a parent_id: from this
+    batch, else one SELECT of the stored parents (unique index on community, platform,
+    external_id)."""
+    wanted = {(item.platform, item.parent_id) for item in unique.values() if item.parent_id}
+    found = {
+        key: members[(unique[key].platform, unique[key].member.platform_user_id)]
+        for key in wanted
+        if key in unique
+    }
+    stored = wanted - found.keys()
+    if stored:
+        rows = Activity.objects.filter(
+            community=community,
+            platform__in={platform for platform, _ in stored},
+            external_id__in={parent_id for _, parent_id in stored},
+        ).values_list("platform", "external_id", "member_id")
+        found.update({(p, e): m for p, e, m in rows if (p, e) in stored})
+    return found
+
+
 def _insert_activities(
     community: Community,
     unique: dict[tuple[str, str], CleanActivity],
     members: dict[Pair, int],
+    parents: dict[tuple[str, str], int],
     now: datetime,
 ) -> dict[int, CleanActivity]:
     """One INSERT … ON CONFLICT DO NOTHING RETURNING: {new activity id: item}."""
@@ -451,6 +484,7 @@ def _insert_activities(
                 "occurred_at": item.occurred_at,
                 "thread_id": item.thread_id,
                 "parent_id": item.parent_id,
+                "replied_to_member": parents.get((item.platform, item.parent_id)),
                 "channel": item.channel,
                 "url": item.url,
                 "content": item.content,
@@ -465,25 +499,24 @@ def _insert_activities(
     return {pk: unique[(platform, external_id)] for pk, platform, external_id in rows}
 
 
-def _resolve_replied_to(community: Community, created: dict[int, CleanActivity]) -> None:
-    """replied_to_member = the member of the activity named by parent_id, for new activities
-    with a parent, and for stored ones whose parent is among the new activities (a parent
-    delivered after its replies). One UPDATE with a correlated subquery."""
-    with_parent = [pk for pk, item in created.items() if item.parent_id]
-    new_keys = {(item.platform, item.external_id) for item in created.values()}
+def _backfill_replied_to(community: Community, created: dict[int, CleanActivity]) -> None:
+    """Stored activities whose parent is among the new ones (a parent delivered after its
+    replies) get their replied_to_member: one UPDATE whose condition is, per platform in the
+    batch, exact (platform, parent_id IN …) keys of the partial index
+    members_activity_open_parent."""
+    by_platform: dict[str, set[str]] = defaultdict(set)
+    for item in created.values():
+        by_platform[item.platform].add(item.external_id)
+    condition = Q()
+    for platform, external_ids in by_platform.items():
+        condition |= Q(platform=platform, parent_id__in=external_ids)
     parent_member = Activity.objects.filter(
         community_id=community.pk,
         platform=OuterRef("platform"),
         external_id=OuterRef("parent_id"),
     ).values("member_id")[:1]
-    Activity.objects.filter(community=community, replied_to_member__isnull=True).exclude(
+    Activity.objects.filter(condition, community=community, replied_to_member__isnull=True).exclude(
         parent_id=""
-    ).filter(
-        Q(pk__in=with_parent)
-        | Q(
-            platform__in={platform for platform, _ in new_keys},
-            parent_id__in={external_id for _, external_id in new_keys},
-        )
     ).update(replied_to_member_id=Subquery(parent_member))
 
 
