@@ -10,6 +10,8 @@ community.register("team", members_api.TeamViewSet, basename="team")
 community.register("invitations", members_api.InvitationViewSet, basename="invitation")
 community.register("tokens", members_api.ApiTokenViewSet, basename="api-token")
 community.register("audit", members_api.AuditEventViewSet, basename="audit-event")
+community.register("activities", members_api.ActivityViewSet, basename="activity")
+community.register("members", members_api.MemberViewSet, basename="member")
 
 community_detail = members_api.CommunityViewSetDetail.as_view(
     {"get": "retrieve", "patch": "partial_update"}

@@ -1,10 +1,15 @@
-"""/api/v1/ endpoints of the foundation: the caller's communities, the community itself, its
-team, invitations, API tokens and audit log. Every community endpoint is a CommunityViewSet."""
+"""/api/v1/ endpoints: the caller's communities, the community itself, its team, invitations,
+API tokens and audit log; the activity ledger and members. Every community endpoint is a
+CommunityViewSet."""
 
-from django.db.models import F
+from typing import Any
+
+from django.db.models import F, Prefetch
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,18 +17,35 @@ from rest_framework.response import Response
 from . import selectors, services
 from .api_base import CommunityViewSet
 from .exceptions import ApplicationError
-from .filters import AuditEventFilter
-from .models import ApiToken, AuditEvent, Community, Invitation, TeamMembership
-from .permissions import Capability
+from .filters import ActivityFilter, AuditEventFilter, MemberFilter
+from .ingestion import MAX_ITEMS, activities_ingest
+from .models import (
+    Activity,
+    ApiToken,
+    AuditEvent,
+    Community,
+    Identity,
+    Invitation,
+    Member,
+    TeamMembership,
+)
+from .pagination import LedgerPagination
+from .parsers import BoundedJSONParser, PayloadTooLarge
+from .permissions import Capability, role_can
 from .serializers import (
+    ActivityBatchIn,
+    ActivityOut,
     ApiTokenCreatedOut,
     ApiTokenIn,
     ApiTokenOut,
     AuditEventOut,
     CommunityIn,
     CommunityOut,
+    ErrorOut,
+    IngestResultOut,
     InvitationIn,
     InvitationOut,
+    MemberOut,
     MembershipIn,
     MembershipOut,
     MyCommunityOut,
@@ -171,3 +193,66 @@ class AuditEventViewSet(mixins.ListModelMixin, CommunityViewSet):
     serializer_class = AuditEventOut
     filterset_class = AuditEventFilter
     read_capability = Capability.ADMINISTER
+
+
+# --- the member ledger -------------------------------------------------------------------------
+
+
+class ActivityViewSet(mixins.ListModelMixin, CommunityViewSet):
+    """The activity ledger. POST stores a batch (ACTIVITY.md); GET lists it newest first,
+    filtered by member, platform, kind, thread and local days."""
+
+    queryset = Activity.objects.select_related("member", "replied_to_member")
+    serializer_class = ActivityOut
+    filterset_class = ActivityFilter
+    pagination_class = LedgerPagination
+    parser_classes = [BoundedJSONParser]
+    read_capability = Capability.MEMBERS_READ
+    write_capability = Capability.MEMBERS_EDIT
+
+    @extend_schema(
+        request=ActivityBatchIn,
+        responses={200: IngestResultOut, 400: ErrorOut, 413: ErrorOut, 415: ErrorOut},
+        description=(
+            "Store up to 1,000 activities in one transaction. Always 200 when the envelope is "
+            "valid: every item is either created, a duplicate (already stored, or repeated in "
+            "this request) or rejected with its index and field errors. More than 1,000 items "
+            "or a body over 5 MiB: 413; a body that is not JSON or not UTF-8: 400; nothing is "
+            "stored in either case. Re-sending a request is safe."
+        ),
+    )
+    def create(self, request: Request, community_slug: str) -> Response:
+        body = request.data
+        activities = body.get("activities") if isinstance(body, dict) else None
+        if not isinstance(activities, list):
+            raise ValidationError(
+                {"activities": [_('Send {"activities": [ ... ]}, a JSON list of activities.')]}
+            )
+        if len(activities) > MAX_ITEMS:
+            raise PayloadTooLarge(
+                _("At most %(max)d activities per request (got %(n)d); split the batch.")
+                % {"max": MAX_ITEMS, "n": len(activities)}
+            )
+        result = activities_ingest(community=self.community, items=activities, source="api")
+        return Response(IngestResultOut(result).data)
+
+
+class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CommunityViewSet):
+    """Members as ingestion created them, with their identities. Emails only for roles that may
+    see personal data."""
+
+    queryset = Member.objects.prefetch_related(
+        Prefetch("identities", Identity.objects.order_by("platform", "id"))
+    ).order_by("-created_at", "-id")
+    serializer_class = MemberOut
+    filterset_class = MemberFilter
+    read_capability = Capability.MEMBERS_READ
+    write_capability = Capability.MEMBERS_EDIT
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        membership = getattr(self, "membership", None)
+        context["show_pii"] = membership is not None and role_can(
+            membership.role, Capability.MEMBERS_PII
+        )
+        return context

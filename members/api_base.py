@@ -3,7 +3,7 @@
 import logging
 from typing import Any, ClassVar
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
@@ -102,7 +102,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
         code = "conflict" if isinstance(exc, ConflictError) else "invalid"
         return Response(error_body(code, exc.message, errors), status=http_status)
-    if isinstance(exc, Http404):
+    if isinstance(exc, RequestDataTooBig):
+        exc = exceptions.APIException(str(exc))
+        exc.status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()

@@ -12,7 +12,7 @@ class MembersConfig(AppConfig):
         from .permissions import Capability
 
         register(
-            NavItem(_("Community"), _("Home"), "community_home", Capability.DASHBOARDS, 0),
+            NavItem(_("Overview"), _("Home"), "community_home", Capability.DASHBOARDS, 0),
             NavItem(_("Administration"), _("Team"), "team", Capability.ADMINISTER, 900),
             NavItem(_("Administration"), _("API tokens"), "api_tokens", Capability.ADMINISTER, 910),
             NavItem(_("Administration"), _("Audit log"), "audit_log", Capability.ADMINISTER, 920),

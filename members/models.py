@@ -1,5 +1,6 @@
 """The tenant (Community), staff logins, their roles, invitations, API tokens and the audit log.
-The member ledger (Member, Identity, Activity, ...) joins this module in the members issue."""
+The member ledger (Member, Identity, Activity, MergeSuggestion) lives in members.ledger and is
+imported at the end of this module."""
 
 import uuid
 import zoneinfo
@@ -279,3 +280,32 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise TypeError("The audit log is append-only.")
+
+
+# The member ledger lives in its own module; importing it here registers its models.
+from .ledger import (  # noqa: E402
+    Activity,
+    ActivityKind,
+    Identity,
+    Member,
+    MergeReason,
+    MergeStatus,
+    MergeSuggestion,
+)
+
+__all__ = [
+    "Activity",
+    "ActivityKind",
+    "ApiToken",
+    "AuditEvent",
+    "Community",
+    "Identity",
+    "Invitation",
+    "Member",
+    "MergeReason",
+    "MergeStatus",
+    "MergeSuggestion",
+    "Role",
+    "TeamMembership",
+    "User",
+]

@@ -4,7 +4,21 @@ services, never serializer.save()."""
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from .models import TIMEZONES, ApiToken, AuditEvent, Community, Invitation, Role, TeamMembership
+from .ingestion import MAX_ITEMS
+from .ledger import CONTENT_MAX, EXTERNAL_ID_MAX, PLATFORM_MAX
+from .models import (
+    TIMEZONES,
+    Activity,
+    ActivityKind,
+    ApiToken,
+    AuditEvent,
+    Community,
+    Identity,
+    Invitation,
+    Member,
+    Role,
+    TeamMembership,
+)
 
 
 class CommunityOut(serializers.ModelSerializer):
@@ -104,4 +118,125 @@ class AuditEventOut(serializers.ModelSerializer):
             "before",
             "after",
             "ip",
+        ]
+
+
+# --- the member ledger -------------------------------------------------------------------------
+
+
+class ErrorOut(serializers.Serializer):
+    """The shape of every API error."""
+
+    code = serializers.CharField()
+    message = serializers.CharField()
+    errors = serializers.DictField(child=serializers.JSONField())
+
+
+class MemberRefIn(serializers.Serializer):
+    platform_user_id = serializers.CharField(max_length=EXTERNAL_ID_MAX)
+    username = serializers.CharField(max_length=255, required=False)
+    email = serializers.EmailField(required=False)
+    name = serializers.CharField(max_length=255, required=False)
+
+
+class ActivityIn(serializers.Serializer):
+    """One activity (ACTIVITY.md). Documents the shape only: the bulk endpoint validates items
+    with members.ingestion.activity_validate, which is much faster per item than a serializer
+    and reports the same field errors."""
+
+    platform = serializers.SlugField(max_length=PLATFORM_MAX, help_text=_("Lowercase slug."))
+    external_id = serializers.CharField(
+        max_length=EXTERNAL_ID_MAX, help_text=_("Unique per platform; a re-send is a duplicate.")
+    )
+    kind = serializers.ChoiceField(choices=ActivityKind.choices)
+    occurred_at = serializers.DateTimeField(
+        help_text=_("RFC 3339 with an offset; at most one day in the future.")
+    )
+    member = MemberRefIn()
+    thread_id = serializers.CharField(
+        max_length=EXTERNAL_ID_MAX,
+        required=False,
+        help_text=_("Required for a reply; a post without one is its own thread."),
+    )
+    parent_id = serializers.CharField(max_length=EXTERNAL_ID_MAX, required=False)
+    channel = serializers.CharField(max_length=255, required=False)
+    url = serializers.CharField(max_length=2048, required=False)
+    content = serializers.CharField(
+        required=False, help_text=_("Kept up to %(n)d characters.") % {"n": CONTENT_MAX}
+    )
+    metadata = serializers.DictField(required=False, help_text=_("A JSON object of at most 8 KiB."))
+
+
+class ActivityBatchIn(serializers.Serializer):
+    activities = ActivityIn(many=True, max_length=MAX_ITEMS)
+
+
+class RejectedItemOut(serializers.Serializer):
+    index = serializers.IntegerField(help_text=_("Position of the item in `activities`."))
+    errors = serializers.DictField(child=serializers.JSONField(), help_text=_("Field errors."))
+
+
+class IngestResultOut(serializers.Serializer):
+    created = serializers.IntegerField()
+    duplicates = serializers.IntegerField(
+        help_text=_("Items already stored, or repeated in this request: stored once.")
+    )
+    rejected = RejectedItemOut(many=True)
+
+
+class IdentityOut(serializers.ModelSerializer):
+    class Meta:
+        model = Identity
+        fields = ["platform", "platform_user_id", "username"]
+
+
+class MemberOut(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id")
+    email = serializers.SerializerMethodField(
+        help_text=_("Only for roles that may see personal data; otherwise null.")
+    )
+    identities = IdentityOut(many=True)
+
+    class Meta:
+        model = Member
+        fields = [
+            "id",
+            "display_name",
+            "email",
+            "staff",
+            "bot",
+            "joined_at",
+            "first_contribution_at",
+            "last_active_at",
+            "erased_at",
+            "identities",
+            "created_at",
+        ]
+
+    def get_email(self, member: Member) -> str | None:
+        return member.email if self.context.get("show_pii") else None
+
+
+class ActivityOut(serializers.ModelSerializer):
+    member = serializers.UUIDField(source="member.public_id")
+    replied_to_member = serializers.UUIDField(
+        source="replied_to_member.public_id", allow_null=True, default=None
+    )
+
+    class Meta:
+        model = Activity
+        fields = [
+            "platform",
+            "external_id",
+            "kind",
+            "occurred_at",
+            "member",
+            "thread_id",
+            "parent_id",
+            "replied_to_member",
+            "channel",
+            "url",
+            "content",
+            "metadata",
+            "created_at",
         ]

@@ -7,7 +7,7 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from . import selectors, services
+from . import ingestion_hooks, selectors, services
 from .models import Invitation
 
 logger = logging.getLogger(__name__)
@@ -56,3 +56,15 @@ def invitations_send_unsent() -> int:
     for invitation_id in pending:
         invitation_send.delay(invitation_id)
     return len(pending)
+
+
+@shared_task
+def ingest_followup(
+    *, community_id: int, activity_ids: list[int], days: list[str], source: str
+) -> int:
+    """After an ingest commits: run the hooks other apps registered (auto-moderation, KPI dirty
+    days, onboarding rules). Routed to the ingest queue; the ingest request never waits for it.
+    Hooks are idempotent, so a redelivery only repeats work."""
+    return ingestion_hooks.run(
+        community_id=community_id, activity_ids=activity_ids, days=days, source=source
+    )

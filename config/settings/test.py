@@ -21,8 +21,10 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"anon": "10000/minute", "user": "100000/minute"},
 }
 ACCOUNT_RATE_LIMITS = False
+(BASE_DIR / ".run").mkdir(exist_ok=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # A file, not memory, so a Celery worker started by the integration test sees the same rows.
+    # A file, not memory, so the Celery worker that the integration test starts can open it
+    # (the test passes it this file's name in DATABASE_URL).
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".run" / "test.sqlite3")}
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 # Static files straight from the app folders (no collectstatic before tests).

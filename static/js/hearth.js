@@ -35,6 +35,19 @@
     if (event.key === "Escape") { closeMenus(null); }
   });
 
+  // <a data-carry-query href="…/export.csv">: when htmx pushes a filtered URL into the address
+  // bar (hx-push-url), the link takes the same query, so an export matches what is on screen.
+  // The page number is not carried: an export is the whole filtered list.
+  document.addEventListener("htmx:pushedIntoHistory", function (event) {
+    var query = new URL(event.detail.path, window.location.href).searchParams;
+    query.delete("page");
+    document.querySelectorAll("a[data-carry-query]").forEach(function (link) {
+      var url = new URL(link.href);
+      url.search = query.toString();
+      link.href = url.toString();
+    });
+  });
+
   // Selects marked data-autosubmit submit their form (the role picker on the team page).
   document.addEventListener("change", function (event) {
     if (event.target.matches("select[data-autosubmit]")) {
