@@ -22,10 +22,17 @@ def broker_down():
     celery_app.conf.update(
         task_always_eager=False, broker_url="redis://127.0.0.1:1/0", broker_connection_max_retries=0
     )
-    celery_app._pool = None  # the producer pool is built from broker_url on first use
+    _forget_connections()
     yield
     celery_app.conf.update(before)
+    _forget_connections()
+
+
+def _forget_connections() -> None:
+    """The connection and producer pools are built from broker_url on first use and then kept;
+    drop both so the next publish uses the current URL."""
     celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 def accept_link_token(mail) -> str:
