@@ -140,6 +140,11 @@ class _TeamActionView(CommunityView):
             TeamMembership.objects.select_related("user", "community"), user__public_id=user_id
         )
 
+    def invitation(self, invitation_id: str) -> Invitation:
+        return self.get_scoped_or_404(
+            Invitation.objects.select_related("community"), public_id=invitation_id
+        )
+
 
 class MembershipRoleView(_TeamActionView):
     def post(self, request: HttpRequest, community_slug: str, user_id: str) -> HttpResponse:
@@ -173,9 +178,7 @@ class MembershipRemoveView(_TeamActionView):
 
 class InvitationRevokeView(_TeamActionView):
     def post(self, request: HttpRequest, community_slug: str, invitation_id: str) -> HttpResponse:
-        invitation = self.get_scoped_or_404(
-            Invitation.objects.select_related("community"), public_id=invitation_id
-        )
+        invitation = self.invitation(invitation_id)
         try:
             services.invitation_revoke(actor=request.user, invitation=invitation)
         except ApplicationError as exc:
@@ -187,9 +190,7 @@ class InvitationRevokeView(_TeamActionView):
 
 class InvitationResendView(_TeamActionView):
     def post(self, request: HttpRequest, community_slug: str, invitation_id: str) -> HttpResponse:
-        invitation = self.get_scoped_or_404(
-            Invitation.objects.select_related("community"), public_id=invitation_id
-        )
+        invitation = self.invitation(invitation_id)
         try:
             services.invitation_resend(actor=request.user, invitation=invitation)
         except ApplicationError as exc:
