@@ -140,3 +140,23 @@ def test_production_tightens_cookies_and_https():
         "__Host-sessionid",
         "60",
     ]
+
+
+def test_an_empty_database_url_means_the_local_sqlite_file():
+    """`DATABASE_URL= make run` (or an empty line in an env file) is the same as leaving it out."""
+    script = "from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])"
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {script}"],
+        cwd=ROOT,
+        env={
+            "PATH": os.environ["PATH"],
+            "DATABASE_URL": "",
+            "REDIS_URL": "",
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "django.db.backends.sqlite3"

@@ -97,9 +97,12 @@ TEMPLATES = [
     },
 ]
 
-# Database: PostgreSQL in production and CI; a SQLite file for a bare laptop.
+# Database: PostgreSQL in production and CI; a SQLite file for a bare laptop. An empty
+# DATABASE_URL (`DATABASE_URL= make run`) means unset, as it does for REDIS_URL.
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    "default": env.db_url_config(
+        env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+    ),
 }
 if DATABASES["default"].get("ENGINE") not in (
     "django.db.backends.postgresql",
