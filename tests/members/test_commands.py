@@ -1,10 +1,15 @@
 """Management commands of the foundation (public contracts, see ARCHITECTURE.md)."""
 
+from collections import Counter
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import Count, F
+from django.utils import timezone
 
+from members.ledger import Activity, Identity, Member, MergeSuggestion
 from members.models import ApiToken, AuditEvent, Community, Role, TeamMembership, User
 from tests.members.factories import UserFactory
 
@@ -32,6 +37,28 @@ def snapshot() -> dict[str, object]:
         ),
         "users": sorted(User.objects.values_list("email", "password")),
         "audit": AuditEvent.objects.count(),
+        "members": Member.objects.count(),
+        "activities": Activity.objects.count(),
+        "merges": MergeSuggestion.objects.count(),
+    }
+
+
+SMALL = ("--members", "20", "--days", "10")
+
+
+def ledger_shape(slug: str) -> dict[str, object]:
+    activities = Activity.objects.filter(community__slug=slug)
+    return {
+        "members": Member.objects.filter(community__slug=slug).count(),
+        "identities": Counter(
+            Identity.objects.filter(community__slug=slug).values_list("platform", flat=True)
+        ),
+        "kinds": Counter(activities.values_list("platform", "kind")),
+        "external_ids": sorted(activities.values_list("platform", "external_id")),
+        "per_member": sorted(
+            activities.values("member").annotate(n=Count("id")).values_list("n", flat=True)
+        ),
+        "merges": MergeSuggestion.objects.filter(community__slug=slug).count(),
     }
 
 
@@ -78,6 +105,79 @@ def test_seed_demo_into_another_slug(db):
     run("seed_demo", "--community", "sandbox")
 
     assert TeamMembership.objects.filter(community__slug="sandbox").count() == 4
+
+
+def test_seed_demo_is_deterministic_for_a_seed(db):
+    run("seed_demo", "--community", "one", "--seed", "7", *SMALL)
+    run("seed_demo", "--community", "two", "--seed", "7", *SMALL)
+    run("seed_demo", "--community", "three", "--seed", "8", *SMALL)
+
+    assert ledger_shape("one") == ledger_shape("two")
+    assert ledger_shape("one") != ledger_shape("three")
+
+
+def test_seed_demo_activity_is_seeded_once(db):
+    run("seed_demo", *SMALL)
+    before = snapshot()
+
+    output = run("seed_demo", *SMALL)
+
+    assert snapshot() == before
+    assert "exists; keeping its data" in output
+
+
+def test_seed_demo_respects_members_and_days(db):
+    output = run("seed_demo", *SMALL)
+
+    demo = Community.objects.get(slug="demo")
+    now = timezone.now()
+    activities = Activity.objects.filter(community=demo)
+    assert Member.objects.filter(community=demo).count() == 20
+    assert "Seeded 20 members" in output
+    not_joins = activities.exclude(kind=Activity.Kind.JOIN)
+    assert not not_joins.filter(occurred_at__lt=now - timedelta(days=10)).exists()
+    assert not activities.filter(occurred_at__gt=now).exists()
+    # Some members joined before the window, some within it.
+    assert activities.filter(kind="join", occurred_at__lt=now - timedelta(days=10)).exists()
+    assert activities.filter(kind="join", occurred_at__gte=now - timedelta(days=10)).exists()
+    assert {"join", "post", "reply", "reaction"} <= set(activities.values_list("kind", flat=True))
+
+
+def test_seed_demo_defaults_look_like_a_real_community(db):
+    run("seed_demo")
+
+    demo = Community.objects.get(slug="demo")
+    activities = Activity.objects.filter(community=demo)
+    assert Member.objects.filter(community=demo).count() == 120
+    assert set(Identity.objects.filter(community=demo).values_list("platform", flat=True)) == {
+        "discourse",
+        "slack",
+        "github",
+    }
+    # Replies answer other members, and hang off their thread.
+    replies = activities.filter(kind="reply")
+    assert (
+        replies.exclude(replied_to_member=F("member"))
+        .filter(replied_to_member__isnull=False)
+        .exists()
+    )
+    assert not replies.filter(thread_id="").exists()
+    assert not replies.filter(parent_id="").exists()
+    # Some threads are never answered.
+    answered = set(replies.values_list("platform", "thread_id"))
+    posts = set(activities.filter(kind="post").values_list("platform", "thread_id"))
+    assert posts - answered and posts & answered
+    # Heavy-tailed: the busiest tenth of members do most of the posting and replying.
+    counts = sorted(
+        activities.filter(kind__in=["post", "reply"])
+        .values("member")
+        .annotate(n=Count("id"))
+        .values_list("n", flat=True),
+        reverse=True,
+    )
+    assert sum(counts[:12]) > sum(counts) / 2
+    # A few people on two platforms with one email: merge suggestions, not merges.
+    assert MergeSuggestion.objects.filter(community=demo, status="pending").count() >= 1
 
 
 # --- create_community --------------------------------------------------------------------------

@@ -1,13 +1,18 @@
-"""Seed the demo community and its four staff logins, once. Running it again keeps what is
-there (and anything people did in the demo since). Deterministic for a given --seed."""
+"""Seed the demo community, its four staff logins and, the first time, a few months of member
+activity, once. Running it again keeps what is there (and anything people did in the demo
+since). Deterministic for a given --seed (activity is placed relative to the current time)."""
 
 import random
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.utils import timezone
 
 from members import services
+from members.ingestion import MAX_ITEMS, activities_ingest
+from members.ledger import Member, MergeSuggestion
+from members.management.demo_activity import activity_make
 from members.models import Community, Role, TeamMembership, User
 
 DEMO_PASSWORD = "hearth-demo"  # noqa: S105 - documented demo credential, seeding only
@@ -20,14 +25,24 @@ DEMO_STAFF = [
 
 
 class Command(BaseCommand):
-    help = "Create the demo community and its demo staff logins (idempotent)."
+    help = "Create the demo community, its demo staff logins and demo activity (idempotent)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--community", default="demo", help="Slug of the demo community.")
         parser.add_argument("--seed", type=int, default=1, help="Seed for generated data.")
+        parser.add_argument(
+            "--members", type=int, default=120, help="Members to generate (first run only)."
+        )
+        parser.add_argument(
+            "--days", type=int, default=90, help="Days of activity up to now (first run only)."
+        )
 
     @transaction.atomic
-    def handle(self, *args: Any, community: str, seed: int, **options: Any) -> None:
+    def handle(
+        self, *args: Any, community: str, seed: int, members: int, days: int, **options: Any
+    ) -> None:
+        if members < 0 or days < 1:
+            raise CommandError("--members must be at least 0 and --days at least 1.")
         # Demo data is not security-sensitive; a seeded PRNG makes it repeatable.
         self.rng = random.Random(seed)  # noqa: S311
         existing = Community.objects.filter(slug=community).first()
@@ -44,9 +59,30 @@ class Command(BaseCommand):
             )
             if not TeamMembership.objects.filter(user=user, community=existing).exists():
                 services.membership_add(actor=None, community=existing, user=user, role=role)
+        if members and not Member.objects.filter(community=existing).exists():
+            self._seed_activity(existing, members=members, days=days)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo logins (password {DEMO_PASSWORD}): "
                 + ", ".join(email for email, _, _ in DEMO_STAFF)
             )
+        )
+
+    def _seed_activity(self, community: Community, *, members: int, days: int) -> None:
+        """Through the real ingestion path, in bulk-API-sized batches."""
+        items = activity_make(
+            self.rng, members=members, days=days, now=timezone.now(), tz=community.tzinfo
+        )
+        created = 0
+        for start in range(0, len(items), MAX_ITEMS):
+            result = activities_ingest(
+                community=community, items=items[start : start + MAX_ITEMS], source="seed_demo"
+            )
+            if result.rejected:  # a generator bug, not bad input: fail loudly, store nothing
+                raise CommandError(f"Generated activity was rejected: {result.rejected[:3]}")
+            created += result.created
+        self.stdout.write(
+            f"Seeded {Member.objects.filter(community=community).count()} members, "
+            f"{created} activities over {days} days, "
+            f"{MergeSuggestion.objects.filter(community=community).count()} merge suggestions."
         )
