@@ -12,7 +12,7 @@ Discourse  topic-{topic id}            topic_created, and post_created with post
            like-{post id}-{user id}    post_liked (reaction)
 Slack      msg-{channel}-{ts}          message (thread_ts ≠ ts → reply in msg-{channel}-{thread_ts})
            reaction-{channel}-{ts}-{user}-{name}   reaction_added
-           join-{channel}-{user}-{event_ts}        member_joined_channel
+           join-{channel}-{user}       member_joined_channel (a member's first join there)
 GitHub     issue-{repo id}-{number}    issues opened, pull_request opened (one number space)
            issue-comment-{comment id}  issue_comment created (reply in the issue or PR)
            discussion-{discussion id}  discussion created
@@ -210,6 +210,8 @@ def _slack(payload: dict) -> Outcome:
     if event_type == "message":
         if _get(event, "subtype") not in (None, "thread_broadcast", "file_share"):
             return IGNORED  # edits, deletions, joins, bot and system messages
+        if _get(event, "channel_type") in ("im", "mpim"):
+            return IGNORED  # direct messages are private conversations, not community activity
         channel, ts = _need(event, "channel"), str(_need(event, "ts"))
         thread_ts = _get(event, "thread_ts")
         is_reply = thread_ts is not None and str(thread_ts) != ts
@@ -239,7 +241,9 @@ def _slack(payload: dict) -> Outcome:
                     "platform": "slack",
                     "external_id": f"reaction-{channel}-{ts}-{user}-{name}",
                     "kind": "reaction",
-                    "occurred_at": _epoch(_need(event, "event_ts"), "event.event_ts"),
+                    "occurred_at": _epoch(
+                        _get(event, "event_ts") or _need(payload, "event_time"), "event_ts"
+                    ),
                     "member": {"platform_user_id": str(user)},
                     "parent_id": f"msg-{channel}-{ts}",
                     "channel": str(channel),
@@ -248,15 +252,16 @@ def _slack(payload: dict) -> Outcome:
             ]
         )
     if event_type == "member_joined_channel":
+        # Slack's event has no time of its own (no event_ts): the envelope's event_time.
         channel, user = _need(event, "channel"), _need(event, "user")
-        event_ts = _need(event, "event_ts")
+        moment = _get(event, "event_ts") or _need(payload, "event_time")
         return Outcome(
             items=[
                 {
                     "platform": "slack",
-                    "external_id": f"join-{channel}-{user}-{event_ts}",
+                    "external_id": f"join-{channel}-{user}",
                     "kind": "join",
-                    "occurred_at": _epoch(event_ts, "event.event_ts"),
+                    "occurred_at": _epoch(moment, "event_time"),
                     "member": {"platform_user_id": str(user)},
                     "channel": str(channel),
                     "metadata": metadata,
