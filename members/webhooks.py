@@ -18,7 +18,6 @@ import json
 import logging
 import time
 from datetime import datetime
-from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -36,7 +35,7 @@ from .integrations import (
     integration_record_error,
     webhook_secret,
 )
-from .models import IntegrationPlatform
+from .models import Integration, IntegrationPlatform
 from .webhook_events import MalformedPayload, webhook_map
 
 logger = logging.getLogger("hearth.webhooks")
@@ -164,7 +163,7 @@ class WebhookView(View):
         return self._deliver(request, integration, platform, body)
 
     def _deliver(
-        self, request: HttpRequest, integration: Any, platform: str, body: bytes
+        self, request: HttpRequest, integration: Integration, platform: str, body: bytes
     ) -> JsonResponse:
         now: datetime = timezone.now()
         try:
