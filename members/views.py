@@ -32,7 +32,7 @@ from .forms import (
     RoleForm,
 )
 from .integrations import integration_set_secret, integrations_of
-from .models import ApiToken, Invitation, Role, TeamMembership
+from .models import ApiToken, IntegrationPlatform, Invitation, Role, TeamMembership
 from .permissions import CAPABILITIES, CAPABILITY_LABELS, Capability
 from .views_base import CommunityView
 
@@ -333,7 +333,9 @@ class IntegrationsView(CommunityView):
                 "card": card,
                 "form": failed
                 if failed is not None and failed.data.get("platform") == card.platform
-                else IntegrationSecretForm(initial={"platform": card.platform}),
+                else IntegrationSecretForm(
+                    initial={"platform": card.platform}, auto_id=f"{card.platform}-%s"
+                ),
                 "instructions": INTEGRATION_HELP[card.platform],
             }
             for card in cards
@@ -341,7 +343,10 @@ class IntegrationsView(CommunityView):
         return context
 
     def post(self, request: HttpRequest, community_slug: str) -> HttpResponse:
-        form = IntegrationSecretForm(request.POST)
+        # One form per card: ids carry the platform so the three forms' fields stay distinct.
+        platform = request.POST.get("platform", "")
+        prefix = platform if platform in IntegrationPlatform.values else "integration"
+        form = IntegrationSecretForm(request.POST, auto_id=f"{prefix}-%s")
         if form.is_valid():
             try:
                 integration = integration_set_secret(

@@ -186,6 +186,8 @@ def test_the_page_shows_urls_status_counts_and_escaped_errors(admin_client, admi
     assert "<script>alert(1)" not in html
     assert SECRET not in html
     assert 'type="password"' in html
+    for platform in ("discourse", "slack", "github"):  # three forms, no duplicate ids
+        assert html.count(f'id="{platform}-secret"') == 1
     assert response["Cache-Control"].startswith("max-age=0")
     assert 'href="/c/acme/integrations/"' in html  # in the Administration navigation
 
@@ -215,7 +217,10 @@ def test_the_page_shows_form_errors_for_a_short_secret(admin_client, community):
     response = admin_client.post("/c/acme/integrations/", {"platform": "slack", "secret": "abc"})
 
     assert response.status_code == 400
-    assert "abc" not in response.content.decode().split('type="password"')[1][:200]
+    html = response.content.decode()
+    slack_card = html[html.index('id="slack-h"') : html.index('id="github-h"')]
+    assert "at least 8 characters" in slack_card  # the error is on the card it came from
+    assert 'value="abc"' not in html  # a password input is never re-filled
     assert not Integration.objects.exists()
 
 
