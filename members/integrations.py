@@ -47,20 +47,15 @@ def integration_set_secret(
     if "\x00" in secret:
         raise ApplicationError(_("The secret must not contain NUL characters."), field="secret")
     now = timezone.now()
-    integration = (
-        Integration.objects.select_for_update()
-        .filter(community=community, platform=platform)
-        .first()
+    # get_or_create: two admins setting the first secret at once get one row (the loser's
+    # INSERT conflicts and re-reads it, locked), never an IntegrityError.
+    integration, created = Integration.objects.select_for_update().get_or_create(
+        community=community,
+        platform=platform,
+        defaults={"secret_encrypted": crypto.encrypt(secret), "secret_set_at": now},
     )
-    replaced = integration is not None
-    if integration is None:
-        integration = Integration.objects.create(
-            community=community,
-            platform=platform,
-            secret_encrypted=crypto.encrypt(secret),
-            secret_set_at=now,
-        )
-    else:
+    replaced = not created
+    if replaced:
         integration.secret_encrypted = crypto.encrypt(secret)
         integration.secret_set_at = now
         integration.save(update_fields=["secret_encrypted", "secret_set_at", "updated_at"])
