@@ -12,6 +12,7 @@ community.register("tokens", members_api.ApiTokenViewSet, basename="api-token")
 community.register("audit", members_api.AuditEventViewSet, basename="audit-event")
 community.register("activities", members_api.ActivityViewSet, basename="activity")
 community.register("members", members_api.MemberViewSet, basename="member")
+community.register("integrations", members_api.IntegrationViewSet, basename="integration")
 
 community_detail = members_api.CommunityViewSetDetail.as_view(
     {"get": "retrieve", "patch": "partial_update"}

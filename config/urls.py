@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from config import views
 from members import urls as members_urls
+from members.webhooks import WebhookView
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -19,6 +20,12 @@ urlpatterns = [
             SpectacularRedocView.as_view(url_name="api-schema")
         ),
         name="api-docs",
+    ),
+    # Platform webhooks: public, authenticated by each platform's signature (members.webhooks).
+    path(
+        "hooks/<slug:community_slug>/<slug:platform>/",
+        WebhookView.as_view(),
+        name="webhook",
     ),
     path("c/<slug:community_slug>/", include(members_urls.community_urlpatterns)),
     path("", include(members_urls.urlpatterns)),

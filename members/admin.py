@@ -4,7 +4,15 @@ Day-to-day staff work happens in Hearth's own pages, through services."""
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import ApiToken, AuditEvent, Community, Invitation, TeamMembership, User
+from .models import (
+    ApiToken,
+    AuditEvent,
+    Community,
+    Integration,
+    Invitation,
+    TeamMembership,
+    User,
+)
 
 
 @admin.register(User)
@@ -55,6 +63,18 @@ class InvitationAdmin(_ReadOnly):
 class ApiTokenAdmin(_ReadOnly):
     list_display = ["name", "prefix", "community", "user", "last_used_at", "revoked_at"]
     exclude = ["token_hash"]
+
+
+@admin.register(Integration)
+class IntegrationAdmin(_ReadOnly):
+    list_display = [
+        "community",
+        "platform",
+        "deliveries_ok",
+        "deliveries_rejected",
+        "last_delivery_at",
+    ]
+    exclude = ["secret_encrypted"]
 
 
 @admin.register(AuditEvent)

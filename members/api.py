@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,12 +19,15 @@ from .api_base import CommunityViewSet
 from .exceptions import ApplicationError
 from .filters import ActivityFilter, AuditEventFilter, MemberFilter
 from .ingestion import MAX_ITEMS, activities_ingest
+from .integrations import integration_set_secret, integrations_of
 from .models import (
     Activity,
     ApiToken,
     AuditEvent,
     Community,
     Identity,
+    Integration,
+    IntegrationPlatform,
     Invitation,
     Member,
     TeamMembership,
@@ -43,6 +46,8 @@ from .serializers import (
     CommunityOut,
     ErrorOut,
     IngestResultOut,
+    IntegrationOut,
+    IntegrationSecretIn,
     InvitationIn,
     InvitationOut,
     MemberOut,
@@ -256,3 +261,40 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CommunityV
             membership.role, Capability.MEMBERS_PII
         )
         return context
+
+
+# --- integrations ------------------------------------------------------------------------------
+
+
+class IntegrationViewSet(CommunityViewSet):
+    """Webhook integrations (admins): one entry per platform with its webhook URL and delivery
+    counts; PUT sets or replaces a platform's signing secret, which is never returned."""
+
+    queryset = Integration.objects.all()
+    read_capability = Capability.ADMINISTER
+    write_capability = Capability.ADMINISTER
+    lookup_field = "platform"
+    lookup_value_regex = "[a-z0-9_-]+"
+    pagination_class = None
+
+    @extend_schema(responses=IntegrationOut(many=True))
+    def list(self, request: Request, community_slug: str) -> Response:
+        cards = integrations_of(self.community)
+        return Response(IntegrationOut(cards, many=True).data)
+
+    @extend_schema(
+        request=IntegrationSecretIn, responses={200: IntegrationOut, 400: ErrorOut, 404: ErrorOut}
+    )
+    def update(self, request: Request, community_slug: str, platform: str) -> Response:
+        if platform not in IntegrationPlatform.values:
+            raise NotFound()
+        data = IntegrationSecretIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        integration_set_secret(
+            actor=request.user,
+            community=self.community,
+            platform=platform,
+            secret=data.validated_data["secret"],
+        )
+        card = next(c for c in integrations_of(self.community) if c.platform == platform)
+        return Response(IntegrationOut(card).data, headers={"Cache-Control": "no-store"})

@@ -15,6 +15,9 @@ class MembersConfig(AppConfig):
             NavItem(_("Overview"), _("Home"), "community_home", Capability.DASHBOARDS, 0),
             NavItem(_("Administration"), _("Team"), "team", Capability.ADMINISTER, 900),
             NavItem(_("Administration"), _("API tokens"), "api_tokens", Capability.ADMINISTER, 910),
+            NavItem(
+                _("Administration"), _("Integrations"), "integrations", Capability.ADMINISTER, 915
+            ),
             NavItem(_("Administration"), _("Audit log"), "audit_log", Capability.ADMINISTER, 920),
             NavItem(
                 _("Administration"), _("Settings"), "community_settings", Capability.ADMINISTER, 930

@@ -2,7 +2,8 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
-from .models import TIMEZONES, Role, User
+from .integrations import SECRET_MAX, SECRET_MIN
+from .models import TIMEZONES, IntegrationPlatform, Role, User
 
 TIMEZONE_CHOICES = [(tz, tz) for tz in TIMEZONES]
 
@@ -55,3 +56,15 @@ class AcceptInvitationForm(forms.Form):
         if data.get("password1") != data.get("password2"):
             self.add_error("password2", _("The two passwords differ."))
         return data
+
+
+class IntegrationSecretForm(forms.Form):
+    platform = forms.ChoiceField(choices=IntegrationPlatform.choices, widget=forms.HiddenInput)
+    secret = forms.CharField(
+        label=_("Signing secret"),
+        min_length=SECRET_MIN,
+        max_length=SECRET_MAX,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("The same secret you enter in the platform's webhook settings."),
+    )

@@ -282,6 +282,48 @@ class AuditEvent(models.Model):
         raise TypeError("The audit log is append-only.")
 
 
+class IntegrationPlatform(models.TextChoices):
+    DISCOURSE = "discourse", "Discourse"
+    SLACK = "slack", "Slack"
+    GITHUB = "github", "GitHub"
+
+
+class Integration(TimestampedModel):
+    """One platform's webhook for one community: its signing secret (Fernet-encrypted, see
+    members.crypto; never shown again) and delivery counters. Counters are only ever changed by
+    `UPDATE … SET n = n + 1` (members.integrations), so concurrent deliveries lose no count."""
+
+    Platform = IntegrationPlatform
+    ERRORS_KEPT = 10
+
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="integrations")
+    platform = models.CharField(max_length=16, choices=IntegrationPlatform.choices)
+    secret_encrypted = models.TextField()
+    secret_set_at = models.DateTimeField(default=timezone.now)
+    deliveries_ok = models.PositiveBigIntegerField(default=0)
+    deliveries_rejected = models.PositiveBigIntegerField(default=0)  # bad or missing signature
+    unknown_events = models.PositiveBigIntegerField(default=0)  # acknowledged and ignored
+    last_delivery_at = models.DateTimeField(null=True, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    # The last ERRORS_KEPT errors, newest first: [{"at": iso time, "reason": text}].
+    last_errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [
+            # Also the index of the webhook's lookup (community, platform).
+            models.UniqueConstraint(
+                fields=["community", "platform"], name="members_integration_one_per_platform"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(platform__in=IntegrationPlatform.values),
+                name="members_integration_platform_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()} webhook"
+
+
 # The member ledger lives in its own module; importing it here registers its models.
 from .ledger import (  # noqa: E402
     Activity,
@@ -300,6 +342,8 @@ __all__ = [
     "AuditEvent",
     "Community",
     "Identity",
+    "Integration",
+    "IntegrationPlatform",
     "Invitation",
     "Member",
     "MergeReason",

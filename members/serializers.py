@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from .ingestion import MAX_ITEMS
+from .integrations import SECRET_MAX, SECRET_MIN
 from .ledger import CONTENT_MAX, EXTERNAL_ID_MAX, PLATFORM_MAX
 from .models import (
     TIMEZONES,
@@ -14,6 +15,7 @@ from .models import (
     AuditEvent,
     Community,
     Identity,
+    IntegrationPlatform,
     Invitation,
     Member,
     Role,
@@ -240,3 +242,33 @@ class ActivityOut(serializers.ModelSerializer):
             "metadata",
             "created_at",
         ]
+
+
+# --- integrations ---------------------------------------------------------------------------
+
+
+class IntegrationErrorOut(serializers.Serializer):
+    at = serializers.DateTimeField(allow_null=True)
+    reason = serializers.CharField()
+
+
+class IntegrationOut(serializers.Serializer):
+    """One platform's webhook, configured or not. The secret is never returned."""
+
+    platform = serializers.ChoiceField(choices=IntegrationPlatform.choices)
+    label = serializers.CharField()
+    configured = serializers.BooleanField()
+    webhook_url = serializers.URLField()
+    secret_set_at = serializers.DateTimeField(allow_null=True)
+    deliveries_ok = serializers.IntegerField()
+    deliveries_rejected = serializers.IntegerField(help_text=_("Bad, missing or stale signature."))
+    unknown_events = serializers.IntegerField(help_text=_("Acknowledged and ignored."))
+    last_delivery_at = serializers.DateTimeField(allow_null=True)
+    last_error_at = serializers.DateTimeField(allow_null=True)
+    last_errors = IntegrationErrorOut(many=True, help_text=_("The last 10, newest first."))
+
+
+class IntegrationSecretIn(serializers.Serializer):
+    secret = serializers.CharField(
+        min_length=SECRET_MIN, max_length=SECRET_MAX, trim_whitespace=False, write_only=True
+    )

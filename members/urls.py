@@ -24,6 +24,7 @@ community_urlpatterns = [
         views.ApiTokenRevokeView.as_view(),
         name="api_token_revoke",
     ),
+    path("integrations/", views.IntegrationsView.as_view(), name="integrations"),
     path("settings/", views.CommunitySettingsView.as_view(), name="community_settings"),
     path("audit/", views.AuditLogView.as_view(), name="audit_log"),
     path("audit/export.csv", views.AuditExportView.as_view(), name="audit_export"),

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.cache import never_cache
 
@@ -26,10 +27,12 @@ from .forms import (
     AcceptInvitationForm,
     ApiTokenForm,
     CommunitySettingsForm,
+    IntegrationSecretForm,
     InvitationForm,
     RoleForm,
 )
-from .models import ApiToken, Invitation, Role, TeamMembership
+from .integrations import integration_set_secret, integrations_of
+from .models import ApiToken, IntegrationPlatform, Invitation, Role, TeamMembership
 from .permissions import CAPABILITIES, CAPABILITY_LABELS, Capability
 from .views_base import CommunityView
 
@@ -306,6 +309,77 @@ class ApiTokenRevokeView(CommunityView):
         else:
             messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
         return redirect("api_tokens", community_slug)
+
+
+# --- integrations ---------------------------------------------------------------------------
+
+
+@method_decorator(never_cache, name="dispatch")
+class IntegrationsView(CommunityView):
+    """One card per platform: the webhook URL to paste, the secret form (the secret is never
+    shown again), delivery counts and the last errors. Two queries after the membership: the
+    integrations, and nothing else (the template reads only what the cards hold)."""
+
+    template_name = "members/integrations.html"
+    read_capability = Capability.ADMINISTER
+    write_capability = Capability.ADMINISTER
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        failed = kwargs.get("failed_form")
+        cards = integrations_of(self.community)
+        context["cards"] = [
+            {
+                "card": card,
+                "form": failed
+                if failed is not None and failed.data.get("platform") == card.platform
+                else IntegrationSecretForm(
+                    initial={"platform": card.platform}, auto_id=f"{card.platform}-%s"
+                ),
+                "instructions": INTEGRATION_HELP[card.platform],
+            }
+            for card in cards
+        ]
+        return context
+
+    def post(self, request: HttpRequest, community_slug: str) -> HttpResponse:
+        # One form per card: ids carry the platform so the three forms' fields stay distinct.
+        platform = request.POST.get("platform", "")
+        prefix = platform if platform in IntegrationPlatform.values else "integration"
+        form = IntegrationSecretForm(request.POST, auto_id=f"{prefix}-%s")
+        if form.is_valid():
+            try:
+                integration = integration_set_secret(
+                    actor=request.user, community=self.community, **form.cleaned_data
+                )
+            except ApplicationError as exc:
+                form.add_error("secret" if exc.field == "secret" else None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _("The %(platform)s secret is saved.")
+                    % {"platform": integration.get_platform_display()},
+                )
+                return redirect("integrations", community_slug)
+        return self.render_to_response(self.get_context_data(failed_form=form), status=400)
+
+
+INTEGRATION_HELP = {
+    "discourse": gettext_lazy(
+        "In Discourse: Admin → API → Webhooks → New webhook. Payload URL: the URL above, "
+        "content type application/json, the same secret; events: topics, posts, users, likes."
+    ),
+    "slack": gettext_lazy(
+        "In your Slack app: Event Subscriptions → Request URL: the URL above; subscribe to "
+        "message.channels, reaction_added and member_joined_channel. The secret is the app's "
+        "Signing Secret (Basic Information)."
+    ),
+    "github": gettext_lazy(
+        "In the repository or organisation: Settings → Webhooks → Add webhook. Payload URL: the "
+        "URL above, content type application/json, the same secret; events: issues, issue "
+        "comments, pull requests, discussions, discussion comments, stars."
+    ),
+}
 
 
 # --- settings and audit ---------------------------------------------------------------------

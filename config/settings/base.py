@@ -316,6 +316,27 @@ CSRF_COOKIE_SAMESITE = "Lax"
 
 # Invitations are valid for this long; API tokens are shown once and stored as SHA-256.
 HEARTH_INVITATION_DAYS = env.int("HEARTH_INVITATION_DAYS", default=7)
+# Webhook signing secrets are encrypted at rest with Fernet. The key is HEARTH_ENCRYPTION_KEY (a
+# Fernet key: `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key()
+# .decode())"`) or, when unset, derived from SECRET_KEY with HKDF-SHA256. Secrets stored under
+# the SECRET_KEY-derived key stay readable after HEARTH_ENCRYPTION_KEY is introduced; changing
+# SECRET_KEY without a dedicated key makes stored secrets unreadable (set them again).
+HEARTH_ENCRYPTION_KEY = env.str("HEARTH_ENCRYPTION_KEY", default="")
+if HEARTH_ENCRYPTION_KEY:
+    import base64
+    import binascii
+
+    try:
+        _key_ok = len(base64.urlsafe_b64decode(HEARTH_ENCRYPTION_KEY.encode())) == 32
+    except (binascii.Error, ValueError):
+        _key_ok = False
+    if not _key_ok:
+        raise ImproperlyConfigured(
+            "HEARTH_ENCRYPTION_KEY must be a Fernet key: 32 bytes, url-safe base64 encoded."
+        )
+# Deliveries accepted per community and platform per minute before webhooks answer 429 (counted
+# before the signature check, so a flood of forged requests cannot write to the database).
+HEARTH_WEBHOOK_RATE_PER_MINUTE = env.int("HEARTH_WEBHOOK_RATE_PER_MINUTE", default=6000)
 # How many reverse proxies in front of Hearth append to X-Forwarded-For (0: use REMOTE_ADDR).
 HEARTH_TRUSTED_PROXIES = env.int("HEARTH_TRUSTED_PROXIES", default=0)
 

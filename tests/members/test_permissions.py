@@ -69,6 +69,10 @@ COMMUNITY_ENDPOINTS = [
     Endpoint("GET", "/c/{c}/tokens/", A, 200),
     Endpoint("POST", "/c/{c}/tokens/", A, 200, {"name": "CI", "user": "{teammate}"}),
     Endpoint("POST", "/c/{c}/tokens/{token}/revoke/", A, 302),
+    Endpoint("GET", "/c/{c}/integrations/", A, 200),
+    Endpoint(
+        "POST", "/c/{c}/integrations/", A, 302, {"platform": "github", "secret": "hook-secret-1"}
+    ),
     Endpoint("GET", "/c/{c}/settings/", A, 200),
     Endpoint("POST", "/c/{c}/settings/", A, 302, {"name": "Acme", "timezone": "Europe/Paris"}),
     Endpoint("GET", "/c/{c}/audit/", A, 200),
@@ -106,6 +110,14 @@ COMMUNITY_ENDPOINTS = [
         audited=False,
     ),
     Endpoint("GET", "/api/v1/communities/{c}/members/", Capability.MEMBERS_READ, 200),
+    Endpoint("GET", "/api/v1/communities/{c}/integrations/", A, 200),
+    Endpoint(
+        "PUT",
+        "/api/v1/communities/{c}/integrations/discourse/",
+        A,
+        200,
+        {"secret": "hook-secret-1"},
+    ),
     Endpoint("GET", "/api/v1/communities/{c}/members/{member}/", Capability.MEMBERS_READ, 200),
 ]
 
@@ -130,6 +142,9 @@ WRONG_METHODS = [
     ("POST", "/api/v1/communities/{c}/audit/"),
     ("POST", "/api/v1/communities/{c}/members/"),
     ("DELETE", "/api/v1/communities/{c}/members/{member}/"),
+    ("POST", "/api/v1/communities/{c}/integrations/"),
+    ("GET", "/api/v1/communities/{c}/integrations/discourse/"),
+    ("DELETE", "/api/v1/communities/{c}/integrations/discourse/"),
 ]
 
 # URLs outside any community, with what an anonymous caller gets.
@@ -139,6 +154,8 @@ SITE_ENDPOINTS = [
     ("GET", "/invitations/not-a-real-token/", 410),  # public: the link in the email
     ("POST", "/invitations/not-a-real-token/", 410),
     ("GET", "/api/v1/communities/", 401),
+    # Webhooks: public, authenticated by the platform's signature; no such community → 404.
+    ("POST", "/hooks/acme/discourse/", 404),
     # Public today: QUALITY.md names no exception for them (see the foundation review).
     ("GET", "/api/schema/", 200),
     ("GET", "/api/docs/", 200),
