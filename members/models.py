@@ -287,11 +287,13 @@ from .ledger import (  # noqa: E402
     Activity,
     ActivityKind,
     Identity,
+    KeyRole,
     Member,
     MergeReason,
     MergeStatus,
     MergeSuggestion,
 )
+from .relations import MemberTag, Note, SavedSegment, Tag, TagColor  # noqa: E402
 
 __all__ = [
     "Activity",
@@ -301,11 +303,17 @@ __all__ = [
     "Community",
     "Identity",
     "Invitation",
+    "KeyRole",
     "Member",
+    "MemberTag",
     "MergeReason",
     "MergeStatus",
     "MergeSuggestion",
+    "Note",
     "Role",
+    "SavedSegment",
+    "Tag",
+    "TagColor",
     "TeamMembership",
     "User",
 ]
