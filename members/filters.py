@@ -100,10 +100,10 @@ def _nulls_last(field: str, descending: bool) -> OrderBy:
 # The directory's sort orders: (label, order_by). Each ends on the primary key so pages are
 # stable; each leads with a column of a (community, ...) index.
 MEMBER_SORTS: dict[str, tuple[str | Promise, tuple]] = {
-    "-last_active": (_("Last active, newest first"), (_nulls_last("last_active_at", True), "-id")),
-    "last_active": (_("Last active, oldest first"), (_nulls_last("last_active_at", False), "id")),
-    "-joined": (_("Joined, newest first"), (_nulls_last("joined_at", True), "-id")),
-    "joined": (_("Joined, oldest first"), (_nulls_last("joined_at", False), "id")),
+    "-last_active": (_("Recently active"), (_nulls_last("last_active_at", True), "-id")),
+    "last_active": (_("Least recently active"), (_nulls_last("last_active_at", False), "id")),
+    "-joined": (_("Newest members"), (_nulls_last("joined_at", True), "-id")),
+    "joined": (_("Earliest members"), (_nulls_last("joined_at", False), "id")),
     "name": (_("Name"), ("display_name", "id")),
 }
 DEFAULT_MEMBER_SORT = "-last_active"

@@ -63,7 +63,7 @@ class AcceptInvitationForm(forms.Form):
 
 class NoteForm(forms.Form):
     body = forms.CharField(
-        label=_("Note"),
+        label=_("New note"),
         max_length=NOTE_BODY_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Seen by the team, never by the member."),
@@ -79,7 +79,7 @@ class TagForm(forms.Form):
 
 
 class KeyRoleForm(forms.Form):
-    key_role = forms.ChoiceField(label=_("Key member"), choices=KeyRole.choices, required=False)
+    key_role = forms.ChoiceField(label=_("Role"), choices=KeyRole.choices, required=False)
     relationship_owner = forms.ChoiceField(label=_("Relationship owner"), required=False)
 
     def __init__(self, *args: object, team: list[User], **kwargs: object) -> None:
