@@ -270,7 +270,10 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CommunityV
         if self.action != "list":
             return queryset
         filterset = MemberDirectoryFilter(
-            self.request.query_params, queryset=queryset, search_email=self.show_pii()
+            self.request.query_params,
+            queryset=queryset,
+            search_email=self.show_pii(),
+            community=self.community,
         )
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)

@@ -70,6 +70,8 @@ class Member(TimestampedModel):
         ]
         indexes = [
             # Directory default sort and the "gone quiet" list: a community's members by recency.
+            # On PostgreSQL migration 0004 rebuilds it DESC NULLS LAST, as the directory sorts
+            # (SQLite has no NULLS LAST in an index).
             models.Index(
                 fields=["community", "-last_active_at"], name="members_member_comm_active"
             ),

@@ -53,6 +53,7 @@ class _DirectoryMixin(CommunityView):
             self.request.GET,
             queryset=selectors.members_of(self.community),
             search_email=self.can(Capability.MEMBERS_PII),
+            community=self.community,
         )
 
     def filtered(self, filterset: MemberDirectoryFilter) -> QuerySet[Member]:
