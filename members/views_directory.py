@@ -5,6 +5,7 @@ form → service or selector → render."""
 import csv
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -268,6 +269,10 @@ class MemberProfileView(CommunityView):
         activities = list(timeline.object_list)
         for activity in activities:
             activity.link = safe_link(activity.url)
+        notes = list(selectors.member_notes(member)[: self.notes_shown])
+        for note in notes:
+            # updated_at is set on every save, a moment after created_at on the first one.
+            note.edited = note.updated_at - note.created_at > timedelta(seconds=1)
         can_edit = self.can(Capability.MEMBERS_EDIT)
         context.update(
             member=member,
@@ -275,7 +280,7 @@ class MemberProfileView(CommunityView):
             member_tags=list(member.tags.all()),
             timeline=timeline,
             activities=activities,
-            notes=list(selectors.member_notes(member)[: self.notes_shown]),
+            notes=notes,
             show_pii=self.can(Capability.MEMBERS_PII),
             can_note=self.can(Capability.MEMBERS_NOTES),
             can_edit=can_edit,

@@ -3,7 +3,7 @@ export, notes, tags, key roles, escaping, query budgets and the profile-section 
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import Client
@@ -237,7 +237,9 @@ def test_notes_add_edit_and_delete_own_and_others_notes_stay(
     theirs.refresh_from_db()
     assert mine.body == "Seen twice."
     assert theirs.body.startswith("Met ")
+    Note.objects.filter(pk=mine.pk).update(updated_at=mine.created_at + timedelta(minutes=5))
     page = client.get(profile_url(member))
+    assert [n.edited for n in page.context["notes"]] == [True, False]
     # Edit/delete forms only for the moderator's own note.
     assert f"{mine.public_id}/edit/" in html(page)
     assert f"{theirs.public_id}/edit/" not in html(page)
