@@ -6,6 +6,7 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from members import profile_sections
@@ -368,3 +369,37 @@ def test_directory_dates_are_the_communitys_days(client, manager, community):
     client = signed_in(client, manager)
     assert names(client.get(f"{DIRECTORY}?joined_after=2026-03-10")) == ["Late"]
     assert names(client.get(f"{DIRECTORY}?joined_before=2026-03-09")) == []
+
+
+# --- PostgreSQL: the indexes the search and the default sort rely on ---------------------------
+
+
+def test_on_postgresql_search_columns_have_trigram_indexes_and_recency_sorts_nulls_last(
+    requires_postgres, client, manager, members, django_assert_num_queries
+):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE %s "
+            "OR indexname = 'members_member_comm_active'",
+            ["%_trgm"],
+        )
+        indexes = dict(cursor.fetchall())
+        assert set(indexes) == {
+            "members_member_name_trgm",
+            "members_member_email_trgm",
+            "members_identity_username_trgm",
+            "members_identity_email_trgm",
+            "members_member_comm_active",
+        }
+        assert "gin_trgm_ops" in indexes["members_member_name_trgm"]
+        assert "NULLS LAST" in indexes["members_member_comm_active"]
+        # The expression Django compiles `icontains` to is the indexed one.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        sql, params = (
+            Member.objects.filter(display_name__icontains="erson 3")
+            .values("pk")
+            .query.sql_with_params()
+        )
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "members_member_name_trgm" in plan
