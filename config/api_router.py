@@ -13,6 +13,13 @@ community.register("audit", members_api.AuditEventViewSet, basename="audit-event
 community.register("activities", members_api.ActivityViewSet, basename="activity")
 community.register("members", members_api.MemberViewSet, basename="member")
 community.register("integrations", members_api.IntegrationViewSet, basename="integration")
+community.register(
+    r"members/(?P<member_id>[0-9a-f-]{36})/notes",
+    members_api.MemberNoteViewSet,
+    basename="member-note",
+)
+community.register("notes", members_api.NoteViewSet, basename="note")
+community.register("tags", members_api.TagViewSet, basename="tag")
 
 community_detail = members_api.CommunityViewSetDetail.as_view(
     {"get": "retrieve", "patch": "partial_update"}

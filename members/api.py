@@ -4,7 +4,7 @@ CommunityViewSet."""
 
 from typing import Any
 
-from django.db.models import F, Prefetch
+from django.db.models import F, Prefetch, QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
@@ -14,10 +14,10 @@ from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from . import selectors, services
+from . import selectors, services, services_relations
 from .api_base import CommunityViewSet
 from .exceptions import ApplicationError
-from .filters import ActivityFilter, AuditEventFilter, MemberFilter
+from .filters import ActivityFilter, AuditEventFilter, MemberDirectoryFilter
 from .ingestion import MAX_ITEMS, activities_ingest
 from .integrations import integration_set_secret, integrations_of
 from .models import (
@@ -30,6 +30,8 @@ from .models import (
     IntegrationPlatform,
     Invitation,
     Member,
+    Note,
+    Tag,
     TeamMembership,
 )
 from .pagination import LedgerPagination
@@ -50,10 +52,16 @@ from .serializers import (
     IntegrationSecretIn,
     InvitationIn,
     InvitationOut,
+    MemberKeyRoleIn,
     MemberOut,
     MembershipIn,
     MembershipOut,
+    MemberTagIn,
     MyCommunityOut,
+    NoteIn,
+    NoteOut,
+    TagIn,
+    TagOut,
 )
 
 
@@ -243,24 +251,152 @@ class ActivityViewSet(mixins.ListModelMixin, CommunityViewSet):
 
 
 class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CommunityViewSet):
-    """Members as ingestion created them, with their identities. Emails only for roles that may
-    see personal data."""
+    """Members with their identities, tags and key role; filters and sorts as the directory does.
+    Emails (and search by email) only for roles that may see personal data. PATCH sets the key
+    role and relationship owner; POST/DELETE `tags/` tags and untags by name."""
 
-    queryset = Member.objects.prefetch_related(
-        Prefetch("identities", Identity.objects.order_by("platform", "id"))
-    ).order_by("-created_at", "-id")
+    queryset = Member.objects.select_related("relationship_owner").prefetch_related(
+        Prefetch("identities", Identity.objects.order_by("platform", "id")),
+        Prefetch("tags", Tag.objects.order_by("name")),
+    )
     serializer_class = MemberOut
-    filterset_class = MemberFilter
+    filterset_class = MemberDirectoryFilter
     read_capability = Capability.MEMBERS_READ
     write_capability = Capability.MEMBERS_EDIT
 
-    def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
+    def show_pii(self) -> bool:
         membership = getattr(self, "membership", None)
-        context["show_pii"] = membership is not None and role_can(
-            membership.role, Capability.MEMBERS_PII
+        return membership is not None and role_can(membership.role, Capability.MEMBERS_PII)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return super().get_serializer_context() | {"show_pii": self.show_pii()}
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        if self.action != "list":
+            return queryset
+        filterset = MemberDirectoryFilter(
+            self.request.query_params,
+            queryset=queryset,
+            search_email=self.show_pii(),
+            community=self.community,
         )
-        return context
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        return filterset.qs
+
+    @extend_schema(request=MemberKeyRoleIn, responses=MemberOut)
+    def partial_update(self, request: Request, community_slug: str, public_id: str) -> Response:
+        """Mark a champion or influencer and name their relationship owner (a teammate)."""
+        member = self.get_object()
+        data = MemberKeyRoleIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        owner_id = data.validated_data["relationship_owner"]
+        owner = None
+        if owner_id is not None:
+            membership = selectors.team_of(self.community).filter(user__public_id=owner_id).first()
+            if membership is None:
+                raise ApplicationError(
+                    _("The relationship owner must be on this community's team."),
+                    field="relationship_owner",
+                )
+            owner = membership.user
+        services_relations.member_set_key_role(
+            actor=request.user, member=member, key_role=data.validated_data["key_role"], owner=owner
+        )
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(request=MemberTagIn, responses=MemberOut)
+    @action(detail=True, methods=["post", "delete"], url_path="tags")
+    def tags(self, request: Request, community_slug: str, public_id: str) -> Response:
+        """POST tags the member (creating the tag if new); DELETE removes the tag named."""
+        member = self.get_object()
+        data = MemberTagIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        name = data.validated_data["tag"]
+        if request.method == "POST":
+            services_relations.member_tag(actor=request.user, member=member, tag_name=name)
+        else:
+            tag = Tag.objects.filter(community=self.community, name__iexact=name.strip()).first()
+            if tag is None:
+                raise ApplicationError(_("No tag of that name."), field="tag")
+            services_relations.member_untag(actor=request.user, member=member, tag=tag)
+        return Response(self.get_serializer(self.get_object()).data)
+
+
+class MemberNoteViewSet(mixins.ListModelMixin, CommunityViewSet):
+    """The team's notes on one member, newest first; any teammate who may write notes adds one."""
+
+    queryset = Note.objects.select_related("author", "member").order_by("-created_at", "-id")
+    serializer_class = NoteOut
+    read_capability = Capability.MEMBERS_READ
+    write_capability = Capability.MEMBERS_NOTES
+
+    def member(self) -> Member:
+        member = Member.objects.filter(
+            community=self.community, public_id=self.kwargs["member_id"]
+        ).first()
+        if member is None:
+            raise NotFound()
+        return member
+
+    def list(self, request: Request, community_slug: str, member_id: str) -> Response:
+        self.member()  # 404 for a member of another community, not an empty list
+        return super().list(request, community_slug, member_id)
+
+    def base_queryset(self) -> QuerySet:
+        return self.queryset.filter(member__public_id=self.kwargs.get("member_id"))
+
+    @extend_schema(request=NoteIn, responses={201: NoteOut})
+    def create(self, request: Request, community_slug: str, member_id: str) -> Response:
+        member = self.member()
+        data = NoteIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        note = services_relations.note_create(
+            actor=request.user, member=member, body=data.validated_data["body"]
+        )
+        return Response(NoteOut(note).data, status=status.HTTP_201_CREATED)
+
+
+class NoteViewSet(CommunityViewSet):
+    """One note: its author edits (PATCH) or deletes it; anyone else gets 403."""
+
+    queryset = Note.objects.select_related("author", "member__community")
+    serializer_class = NoteOut
+    read_capability = Capability.MEMBERS_READ
+    write_capability = Capability.MEMBERS_NOTES
+
+    @extend_schema(request=NoteIn, responses={200: NoteOut, 403: ErrorOut})
+    def partial_update(self, request: Request, community_slug: str, public_id: str) -> Response:
+        note = self.get_object()
+        data = NoteIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        note = services_relations.note_update(
+            actor=request.user, note=note, body=data.validated_data["body"]
+        )
+        return Response(NoteOut(self.get_queryset().get(pk=note.pk)).data)
+
+    @extend_schema(responses={204: None, 403: ErrorOut})
+    def destroy(self, request: Request, community_slug: str, public_id: str) -> Response:
+        services_relations.note_delete(actor=request.user, note=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TagViewSet(mixins.ListModelMixin, CommunityViewSet):
+    """The community's tags, by name; managers and admins create them."""
+
+    queryset = Tag.objects.order_by("name")
+    serializer_class = TagOut
+    read_capability = Capability.MEMBERS_READ
+    write_capability = Capability.MEMBERS_EDIT
+
+    @extend_schema(request=TagIn, responses={201: TagOut, 409: ErrorOut})
+    def create(self, request: Request, community_slug: str) -> Response:
+        data = TagIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        tag = services_relations.tag_create(
+            actor=request.user, community=self.community, **data.validated_data
+        )
+        return Response(TagOut(tag).data, status=status.HTTP_201_CREATED)
 
 
 # --- integrations ------------------------------------------------------------------------------

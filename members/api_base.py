@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.viewsets import GenericViewSet
 
-from .exceptions import ApplicationError, ConflictError
+from .exceptions import ApplicationError, ConflictError, NotAllowed
 from .models import ApiToken, Community, TeamMembership
 from .permissions import Capability, role_can
 from .selectors import membership_for
@@ -93,6 +93,10 @@ def error_body(code: str, message: str, errors: dict | None = None) -> dict[str,
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Every API error answers `{"code", "message", "errors": {field: [messages]}}`."""
+    if isinstance(exc, NotAllowed):
+        return Response(
+            error_body("permission_denied", exc.message), status=status.HTTP_403_FORBIDDEN
+        )
     if isinstance(exc, ApplicationError):
         errors = {exc.field: [exc.message]} if exc.field else {}
         http_status = (

@@ -13,6 +13,14 @@ class MembersConfig(AppConfig):
 
         register(
             NavItem(_("Overview"), _("Home"), "community_home", Capability.DASHBOARDS, 0),
+            NavItem(
+                _("People"),
+                _("Members"),
+                "member_directory",
+                Capability.MEMBERS_READ,
+                100,
+                also_current=("member_profile",),
+            ),
             NavItem(_("Administration"), _("Team"), "team", Capability.ADMINISTER, 900),
             NavItem(_("Administration"), _("API tokens"), "api_tokens", Capability.ADMINISTER, 910),
             NavItem(

@@ -11,3 +11,8 @@ class ApplicationError(Exception):
 
 class ConflictError(ApplicationError):
     """The request was valid but lost to the current state (already accepted, last admin...)."""
+
+
+class NotAllowed(ApplicationError):
+    """The caller's role allows the action in general, but not on this object (someone else's
+    note). The API answers 403."""

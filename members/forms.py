@@ -3,7 +3,8 @@ from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
 from .integrations import SECRET_MAX, SECRET_MIN
-from .models import TIMEZONES, IntegrationPlatform, Role, User
+from .models import TIMEZONES, IntegrationPlatform, KeyRole, Role, User
+from .relations import NOTE_BODY_MAX, SEGMENT_QUERY_MAX, TAG_NAME_MAX
 
 TIMEZONE_CHOICES = [(tz, tz) for tz in TIMEZONES]
 
@@ -68,3 +69,45 @@ class IntegrationSecretForm(forms.Form):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text=_("The same secret you enter in the platform's webhook settings."),
     )
+
+
+# --- members: notes, tags, key roles, segments --------------------------------------------------
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(
+        label=_("New note"),
+        max_length=NOTE_BODY_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Seen by the team, never by the member."),
+    )
+
+
+class TagForm(forms.Form):
+    tag = forms.CharField(
+        label=_("Add a tag"),
+        max_length=TAG_NAME_MAX,
+        widget=forms.TextInput(attrs={"list": "tag-names", "autocomplete": "off"}),
+    )
+
+
+class KeyRoleForm(forms.Form):
+    key_role = forms.ChoiceField(label=_("Role"), choices=KeyRole.choices, required=False)
+    relationship_owner = forms.ChoiceField(label=_("Relationship owner"), required=False)
+
+    def __init__(self, *args: object, team: list[User], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.team = {str(u.public_id): u for u in team}
+        self.fields["relationship_owner"].choices = [
+            ("", _("Nobody")),
+            *((key, u.display_name) for key, u in self.team.items()),
+        ]
+
+    def clean_relationship_owner(self) -> User | None:
+        value = self.cleaned_data.get("relationship_owner")
+        return self.team.get(value) if value else None
+
+
+class SegmentForm(forms.Form):
+    name = forms.CharField(label=_("Segment name"), max_length=100)
+    query = forms.CharField(required=False, max_length=SEGMENT_QUERY_MAX, widget=forms.HiddenInput)

@@ -6,6 +6,7 @@ members.ingestion / members.services; nothing here has logic in save()."""
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -17,6 +18,12 @@ PLATFORM_MAX = 32
 EXTERNAL_ID_MAX = 255
 CONTENT_MAX = 4000
 METADATA_MAX_BYTES = 8 * 1024
+
+
+class KeyRole(models.TextChoices):
+    NONE = "", _("Not a key member")
+    CHAMPION = "champion", _("Champion")
+    INFLUENCER = "influencer", _("Influencer")
 
 
 class Member(TimestampedModel):
@@ -39,15 +46,51 @@ class Member(TimestampedModel):
     first_contribution_at = models.DateTimeField(null=True, blank=True)
     last_active_at = models.DateTimeField(null=True, blank=True)
     erased_at = models.DateTimeField(null=True, blank=True)
+    KeyRole = KeyRole
+
+    # A champion or influencer, looked after by `relationship_owner` on the team.
+    key_role = models.CharField(
+        max_length=16, choices=KeyRole.choices, blank=True, default="", db_default=""
+    )
+    relationship_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
 
     class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(key_role__in=KeyRole.values),
+                name="members_member_key_role_valid",
+            ),
+        ]
         indexes = [
             # Directory default sort and the "gone quiet" list: a community's members by recency.
+            # On PostgreSQL migration 0004 rebuilds it DESC NULLS LAST, as the directory sorts
+            # (SQLite has no NULLS LAST in an index).
             models.Index(
                 fields=["community", "-last_active_at"], name="members_member_comm_active"
             ),
             # Cohorts and the directory's joined-range filter: members by join time.
             models.Index(fields=["community", "joined_at"], name="members_member_comm_joined"),
+            # The key-member filter and "gone quiet": a community's champions and influencers.
+            models.Index(
+                fields=["community", "key_role"],
+                name="members_member_comm_key",
+                condition=~Q(key_role=""),
+            ),
+            # Handover: the key members one teammate owns.
+            models.Index(
+                fields=["relationship_owner"],
+                name="members_member_owner",
+                condition=Q(relationship_owner__isnull=False),
+            ),
+            # The directory's name sort.
+            models.Index(fields=["community", "display_name"], name="members_member_comm_name"),
         ]
 
     def __str__(self) -> str:

@@ -329,11 +329,13 @@ from .ledger import (  # noqa: E402
     Activity,
     ActivityKind,
     Identity,
+    KeyRole,
     Member,
     MergeReason,
     MergeStatus,
     MergeSuggestion,
 )
+from .relations import MemberTag, Note, SavedSegment, Tag, TagColor  # noqa: E402
 
 __all__ = [
     "Activity",
@@ -345,11 +347,17 @@ __all__ = [
     "Integration",
     "IntegrationPlatform",
     "Invitation",
+    "KeyRole",
     "Member",
+    "MemberTag",
     "MergeReason",
     "MergeStatus",
     "MergeSuggestion",
+    "Note",
     "Role",
+    "SavedSegment",
+    "Tag",
+    "TagColor",
     "TeamMembership",
     "User",
 ]

@@ -16,6 +16,8 @@ class NavItem:
     url_name: str  # reversed with the community slug
     capability: Capability
     order: int = 100
+    # Pages below this one (a profile below the directory) that keep the link marked current.
+    also_current: tuple[str, ...] = ()
 
 
 _registry: list[NavItem] = []
@@ -36,7 +38,7 @@ def nav_for(role: str, slug: str, current_url_name: str | None) -> list[dict]:
                 {
                     "label": item.label,
                     "url": reverse(item.url_name, args=[slug]),
-                    "active": item.url_name == current_url_name,
+                    "active": current_url_name in (item.url_name, *item.also_current),
                 }
             )
     return [{"group": name, "items": links} for name, links in groups.items()]

@@ -3,10 +3,24 @@
 from datetime import timedelta
 
 from allauth.mfa.models import Authenticator
-from django.db.models import F, QuerySet
+from django.db import connection
+from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 
-from .models import ApiToken, AuditEvent, Community, Invitation, TeamMembership, User
+from .models import (
+    Activity,
+    ApiToken,
+    AuditEvent,
+    Community,
+    Identity,
+    Invitation,
+    Member,
+    Note,
+    SavedSegment,
+    Tag,
+    TeamMembership,
+    User,
+)
 
 
 def memberships_of(user: User) -> QuerySet[TeamMembership]:
@@ -85,3 +99,67 @@ def invitations_unsent(*, older_than: timedelta) -> list[int]:
         .order_by("created_at")
         .values_list("pk", flat=True)
     )
+
+
+# --- the directory and profiles ------------------------------------------------------------------
+
+
+def members_of(community: Community) -> QuerySet[Member]:
+    """The directory, the member API and the CSV export: members with their identities, tags and
+    relationship owner in three queries per page, however many rows (no email of identities
+    unless a caller reads it)."""
+    return (
+        Member.objects.filter(community=community)
+        .select_related("relationship_owner")
+        .prefetch_related(
+            Prefetch("identities", Identity.objects.order_by("platform", "id")),
+            Prefetch("tags", Tag.objects.order_by("name")),
+        )
+    )
+
+
+def member_profile(community: Community, public_id: object) -> Member | None:
+    return members_of(community).filter(public_id=public_id).first()
+
+
+def member_timeline(member: Member) -> QuerySet[Activity]:
+    """One member's activity, newest first (index members_activity_timeline); metadata, the
+    widest column, stays behind."""
+    return (
+        Activity.objects.filter(member=member)
+        .defer("metadata", "thread_id", "parent_id")
+        .order_by("-occurred_at", "-id")
+    )
+
+
+def member_notes(member: Member) -> QuerySet[Note]:
+    return Note.objects.filter(member=member).select_related("author").order_by("-created_at")
+
+
+def tags_of(community: Community) -> QuerySet[Tag]:
+    return Tag.objects.filter(community=community).order_by("name")
+
+
+PLATFORMS_SQL = """
+WITH RECURSIVE platforms(platform) AS (
+    SELECT MIN(platform) FROM members_identity WHERE community_id = %(c)s
+    UNION ALL
+    SELECT (SELECT MIN(platform) FROM members_identity
+            WHERE community_id = %(c)s AND platform > platforms.platform)
+    FROM platforms WHERE platforms.platform IS NOT NULL
+)
+SELECT platform FROM platforms WHERE platform IS NOT NULL
+"""
+
+
+def platforms_of(community: Community) -> list[str]:
+    """Platforms the community's members have accounts on (the directory's platform filter).
+    A loose index scan of the unique (community, platform, platform_user_id) index: one probe
+    per platform, where SELECT DISTINCT reads every identity of the community."""
+    with connection.cursor() as cursor:
+        cursor.execute(PLATFORMS_SQL, {"c": community.pk})
+        return [row[0] for row in cursor.fetchall()]
+
+
+def segments_of(community: Community, owner: User) -> QuerySet[SavedSegment]:
+    return SavedSegment.objects.filter(community=community, owner=owner).order_by("name")

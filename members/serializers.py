@@ -17,10 +17,15 @@ from .models import (
     Identity,
     IntegrationPlatform,
     Invitation,
+    KeyRole,
     Member,
+    Note,
     Role,
+    Tag,
+    TagColor,
     TeamMembership,
 )
+from .relations import NOTE_BODY_MAX, TAG_NAME_MAX
 
 
 class CommunityOut(serializers.ModelSerializer):
@@ -192,12 +197,46 @@ class IdentityOut(serializers.ModelSerializer):
         fields = ["platform", "platform_user_id", "username"]
 
 
+class TagOut(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id")
+
+    class Meta:
+        model = Tag
+        fields = ["id", "name", "color"]
+
+
+class TagIn(serializers.Serializer):
+    name = serializers.CharField(max_length=TAG_NAME_MAX)
+    color = serializers.ChoiceField(choices=TagColor.choices, default=TagColor.GREY)
+
+
+class MemberTagIn(serializers.Serializer):
+    tag = serializers.CharField(
+        max_length=TAG_NAME_MAX,
+        help_text=_("A tag name; POST creates the tag if the community has none of that name."),
+    )
+
+
+class MemberKeyRoleIn(serializers.Serializer):
+    key_role = serializers.ChoiceField(
+        choices=KeyRole.choices, allow_blank=True, help_text=_('"" for not a key member.')
+    )
+    relationship_owner = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_("User id of the teammate who looks after this member."),
+    )
+
+
 class MemberOut(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id")
     email = serializers.SerializerMethodField(
         help_text=_("Only for roles that may see personal data; otherwise null.")
     )
     identities = IdentityOut(many=True)
+    tags = TagOut(many=True)
+    relationship_owner = UserOut(allow_null=True)
 
     class Meta:
         model = Member
@@ -211,7 +250,10 @@ class MemberOut(serializers.ModelSerializer):
             "first_contribution_at",
             "last_active_at",
             "erased_at",
+            "key_role",
+            "relationship_owner",
             "identities",
+            "tags",
             "created_at",
         ]
 
@@ -272,3 +314,17 @@ class IntegrationSecretIn(serializers.Serializer):
     secret = serializers.CharField(
         min_length=SECRET_MIN, max_length=SECRET_MAX, trim_whitespace=False, write_only=True
     )
+
+
+class NoteOut(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id")
+    member = serializers.UUIDField(source="member.public_id")
+    author = UserOut()
+
+    class Meta:
+        model = Note
+        fields = ["id", "member", "author", "body", "created_at", "updated_at"]
+
+
+class NoteIn(serializers.Serializer):
+    body = serializers.CharField(max_length=NOTE_BODY_MAX)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_directory
 
 # Mounted under c/<slug:community_slug>/ by config.urls.
 community_urlpatterns = [
@@ -28,6 +28,51 @@ community_urlpatterns = [
     path("settings/", views.CommunitySettingsView.as_view(), name="community_settings"),
     path("audit/", views.AuditLogView.as_view(), name="audit_log"),
     path("audit/export.csv", views.AuditExportView.as_view(), name="audit_export"),
+    # The member directory and profiles (members.views_directory).
+    path("members/", views_directory.MemberDirectoryView.as_view(), name="member_directory"),
+    path("members/export.csv", views_directory.MemberExportView.as_view(), name="member_export"),
+    path("members/bulk-tag/", views_directory.MemberBulkTagView.as_view(), name="member_bulk_tag"),
+    path("members/segments/", views_directory.SegmentSaveView.as_view(), name="segment_save"),
+    path(
+        "members/segments/<uuid:segment_id>/delete/",
+        views_directory.SegmentDeleteView.as_view(),
+        name="segment_delete",
+    ),
+    path(
+        "members/<uuid:member_id>/",
+        views_directory.MemberProfileView.as_view(),
+        name="member_profile",
+    ),
+    path(
+        "members/<uuid:member_id>/notes/",
+        views_directory.NoteCreateView.as_view(),
+        name="member_note_create",
+    ),
+    path(
+        "members/<uuid:member_id>/notes/<uuid:note_id>/edit/",
+        views_directory.NoteUpdateView.as_view(),
+        name="member_note_update",
+    ),
+    path(
+        "members/<uuid:member_id>/notes/<uuid:note_id>/delete/",
+        views_directory.NoteDeleteView.as_view(),
+        name="member_note_delete",
+    ),
+    path(
+        "members/<uuid:member_id>/tags/",
+        views_directory.MemberTagView.as_view(),
+        name="member_tag",
+    ),
+    path(
+        "members/<uuid:member_id>/tags/<uuid:tag_id>/remove/",
+        views_directory.MemberUntagView.as_view(),
+        name="member_untag",
+    ),
+    path(
+        "members/<uuid:member_id>/key/",
+        views_directory.MemberKeyRoleView.as_view(),
+        name="member_key_role",
+    ),
 ]
 
 urlpatterns = [

@@ -341,8 +341,8 @@ def test_another_communitys_member_is_404(api_client, outsider, ledger):
 def test_listing_members_runs_a_fixed_number_of_queries(
     as_manager, ledger, django_assert_num_queries
 ):
-    # membership, count, page of members, their identities (prefetch)
-    with django_assert_num_queries(4):
+    # membership, count, page of members + relationship owners, their identities, their tags
+    with django_assert_num_queries(5):
         as_manager.get(url(ledger, "members/"))
 
 

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
-from members import services
+from members import services, services_relations
 from members.ingestion import activities_ingest
 from members.models import AuditEvent, Community, Member, Role, User
 from members.permissions import Capability, role_can
@@ -50,6 +50,10 @@ class Endpoint:
 
 
 A = Capability.ADMINISTER
+READ, PII = Capability.MEMBERS_READ, Capability.MEMBERS_PII
+NOTES, EDIT = Capability.MEMBERS_NOTES, Capability.MEMBERS_EDIT
+M = "/c/{c}/members/{member}"
+API_M = "/api/v1/communities/{c}/members/{member}"
 ACTIVITY = {
     "platform": "discourse",
     "external_id": "post-1",
@@ -77,6 +81,18 @@ COMMUNITY_ENDPOINTS = [
     Endpoint("POST", "/c/{c}/settings/", A, 302, {"name": "Acme", "timezone": "Europe/Paris"}),
     Endpoint("GET", "/c/{c}/audit/", A, 200),
     Endpoint("GET", "/c/{c}/audit/export.csv", A, 200),
+    Endpoint("GET", "/c/{c}/members/", READ, 200),
+    Endpoint("GET", "/c/{c}/members/export.csv", PII, 200),
+    Endpoint("POST", "/c/{c}/members/bulk-tag/", EDIT, 302, {"member": "{member}", "tag": "vip"}),
+    Endpoint("POST", "/c/{c}/members/segments/", READ, 302, {"name": "Mine", "query": "q=ada"}),
+    Endpoint("POST", "/c/{c}/members/segments/{segment}/delete/", READ, 302),
+    Endpoint("GET", M + "/", READ, 200),
+    Endpoint("POST", M + "/notes/", NOTES, 302, {"body": "Met at the meetup."}),
+    Endpoint("POST", M + "/notes/{note}/edit/", NOTES, 302, {"body": "Edited."}),
+    Endpoint("POST", M + "/notes/{note}/delete/", NOTES, 302),
+    Endpoint("POST", M + "/tags/", EDIT, 302, {"tag": "vip"}),
+    Endpoint("POST", M + "/tags/{tag}/remove/", EDIT, 302),
+    Endpoint("POST", M + "/key/", EDIT, 302, {"key_role": "champion"}),
     # API under /api/v1/communities/<slug>/
     Endpoint("GET", "/api/v1/communities/{c}/", Capability.DASHBOARDS, 200),
     Endpoint("PATCH", "/api/v1/communities/{c}/", A, 200, {"name": "Acme Renamed"}),
@@ -119,6 +135,21 @@ COMMUNITY_ENDPOINTS = [
         {"secret": "hook-secret-1"},
     ),
     Endpoint("GET", "/api/v1/communities/{c}/members/{member}/", Capability.MEMBERS_READ, 200),
+    Endpoint(
+        "PATCH",
+        API_M + "/",
+        EDIT,
+        200,
+        {"key_role": "influencer", "relationship_owner": "{teammate}"},
+    ),
+    Endpoint("POST", API_M + "/tags/", EDIT, 200, {"tag": "vip"}),
+    Endpoint("DELETE", API_M + "/tags/", EDIT, 200, {"tag": "seeded"}),
+    Endpoint("GET", API_M + "/notes/", READ, 200),
+    Endpoint("POST", API_M + "/notes/", NOTES, 201, {"body": "Met at the meetup."}),
+    Endpoint("PATCH", "/api/v1/communities/{c}/notes/{note}/", NOTES, 200, {"body": "Edited."}),
+    Endpoint("DELETE", "/api/v1/communities/{c}/notes/{note}/", NOTES, 204),
+    Endpoint("GET", "/api/v1/communities/{c}/tags/", READ, 200),
+    Endpoint("POST", "/api/v1/communities/{c}/tags/", EDIT, 201, {"name": "new tag"}),
 ]
 
 # A method the URL does not handle: 405 for a teammate (after the login and team checks).
@@ -145,6 +176,21 @@ WRONG_METHODS = [
     ("POST", "/api/v1/communities/{c}/integrations/"),
     ("GET", "/api/v1/communities/{c}/integrations/discourse/"),
     ("DELETE", "/api/v1/communities/{c}/integrations/discourse/"),
+    ("POST", "/c/{c}/members/"),
+    ("GET", "/c/{c}/members/bulk-tag/"),
+    ("GET", "/c/{c}/members/segments/"),
+    ("GET", "/c/{c}/members/segments/{segment}/delete/"),
+    ("POST", M + "/"),
+    ("GET", M + "/notes/"),
+    ("GET", M + "/notes/{note}/edit/"),
+    ("GET", M + "/notes/{note}/delete/"),
+    ("GET", M + "/tags/"),
+    ("GET", M + "/tags/{tag}/remove/"),
+    ("GET", M + "/key/"),
+    ("PUT", API_M + "/"),
+    ("GET", API_M + "/tags/"),
+    ("GET", "/api/v1/communities/{c}/notes/{note}/"),
+    ("PUT", "/api/v1/communities/{c}/notes/{note}/"),
 ]
 
 # URLs outside any community, with what an anonymous caller gets.
@@ -180,13 +226,28 @@ def _objects_in(community: Community, admin: User) -> dict[str, str]:
         actor=admin, community=community, user=teammate, name="integration"
     )
     activities_ingest(community=community, items=[ACTIVITY], source="test")
+    member = Member.objects.get(community=community)
+    tag = services_relations.member_tag(actor=admin, member=member, tag_name="seeded")
     return {
-        "member": str(Member.objects.get(community=community).public_id),
+        "member": str(member.public_id),
         "c": community.slug,
         "teammate": str(teammate.public_id),
         "invitation": str(invitation.public_id),
         "token": str(token.public_id),
+        "tag": str(tag.public_id),
+        **_owned_by(admin, community),
     }
+
+
+def _owned_by(user: User, community: Community) -> dict[str, str]:
+    """A note and a saved segment of `user`'s: only their owner may change them, so each role
+    reaches for its own."""
+    member = Member.objects.get(community=community)
+    note = services_relations.note_create(actor=user, member=member, body="A note.")
+    segment = services_relations.segment_save(
+        actor=user, community=community, name=f"Segment of {user.email}", query="q=ada"
+    )
+    return {"note": str(note.public_id), "segment": str(segment.public_id)}
 
 
 @pytest.fixture
@@ -248,7 +309,10 @@ def assert_error_shape(response, status: int, code: str) -> None:
 
 
 def _needs_object(endpoint_path: str) -> bool:
-    return any(f"{{{name}}}" in endpoint_path for name in ("teammate", "invitation", "token"))
+    return any(
+        f"{{{name}}}" in endpoint_path
+        for name in ("teammate", "invitation", "token", "member", "note", "tag", "segment")
+    )
 
 
 def _ids(endpoints) -> list[str]:
@@ -279,7 +343,8 @@ def _methods(callback) -> set[str]:
 
 
 def _resolved(method: str, path: str) -> tuple[str, str]:
-    dummy = {"c": "acme", **dict.fromkeys(("teammate", "invitation", "token", "member"), _UUID)}
+    names = ("teammate", "invitation", "token", "member", "note", "tag", "segment")
+    dummy = {"c": "acme", **dict.fromkeys(names, _UUID)}
     return resolve(path.format(**dummy)).url_name, method
 
 
@@ -371,8 +436,9 @@ def test_each_role_gets_what_the_capability_table_allows(
     endpoint, role, auth, caller, personas, community, objects
 ):
     caller.sign_in(personas[role], community, auth)
+    ids = {**objects["own"], **_owned_by(personas[role], community)}
     before = AuditEvent.objects.count()
-    response = caller.request(endpoint.method, endpoint.path, objects["own"], endpoint.data)
+    response = caller.request(endpoint.method, endpoint.path, ids, endpoint.data)
     if role_can(role, endpoint.capability):
         assert response.status_code == endpoint.ok, response.content[:500]
         if endpoint.method in UNSAFE and endpoint.audited:

@@ -7,14 +7,23 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from members import services
+from members import services, services_relations
 from members.ingestion import MAX_ITEMS, activities_ingest
-from members.ledger import Member, MergeSuggestion
+from members.ledger import KeyRole, Member, MergeSuggestion
 from members.management.demo_activity import activity_make
 from members.models import Community, Role, TeamMembership, User
 
+DEMO_NOTES = [
+    "Met at the spring meetup. Keen to give a talk on self-hosting; follow up in May.",
+    "Answers most newcomer questions in #help. Thank publicly in the next newsletter.",
+    "Asked about the beta programme. Added to the beta tester list.",
+    "Runs the Berlin user group. Introduce to the events team.",
+    "Reported two bugs with clear reproductions; a candidate for the contributor call.",
+    "Prefers email over DMs.",
+]
 DEMO_PASSWORD = "hearth-demo"  # noqa: S105 - documented demo credential, seeding only
 DEMO_STAFF = [
     ("admin@demo.hearth", "Ada Admin", Role.ADMIN),
@@ -61,6 +70,7 @@ class Command(BaseCommand):
                 services.membership_add(actor=None, community=existing, user=user, role=role)
         if members and not Member.objects.filter(community=existing).exists():
             self._seed_activity(existing, members=members, days=days)
+            self._seed_relations(existing)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo logins (password {DEMO_PASSWORD}): "
@@ -86,3 +96,36 @@ class Command(BaseCommand):
             f"{created} activities over {days} days, "
             f"{MergeSuggestion.objects.filter(community=community).count()} merge suggestions."
         )
+
+    def _seed_relations(self, community: Community) -> None:
+        """Tags, a few key members looked after by the demo manager, and notes, through the
+        services (so the audit log shows them too)."""
+        manager = User.objects.get(email=DEMO_STAFF[1][0])
+        admin = User.objects.get(email=DEMO_STAFF[0][0])
+        people = list(
+            Member.objects.filter(community=community, bot=False, staff=False).order_by(
+                F("last_active_at").desc(nulls_last=True), "id"
+            )
+        )
+        colors = {
+            "speaker": "accent",
+            "beta tester": "info",
+            "mentor": "ok",
+            "needs follow-up": "warn",
+        }
+        for name, color in colors.items():
+            services_relations.tag_create(
+                actor=manager, community=community, name=name, color=color
+            )
+        for member in people[:40]:
+            for name in self.rng.sample(sorted(colors), k=self.rng.choice([0, 1, 1, 2])):
+                services_relations.member_tag(actor=manager, member=member, tag_name=name)
+        for index, member in enumerate(people[:8]):
+            services_relations.member_set_key_role(
+                actor=manager,
+                member=member,
+                key_role=KeyRole.CHAMPION if index % 3 else KeyRole.INFLUENCER,
+                owner=manager if index % 2 else admin,
+            )
+        for member, body in zip(people[:6], DEMO_NOTES, strict=False):
+            services_relations.note_create(actor=manager, member=member, body=body)
