@@ -28,11 +28,19 @@ _PLAIN_FIELDS = {
 _PLAIN_TYPES = {int, str, bool, type(None)}
 
 
+class EncodedJson(str):
+    """JSON text already encoded (and checked) by validation, for a JSONField column: sent as
+    the string it is. On PostgreSQL that is the very literal Django's Json adapter would send
+    after encoding the dict again; on SQLite JSONField stores the text."""
+
+
 def _preparer(field: models.Field, conn: Any) -> Callable[[Any], Any]:
     """value → database parameter, exactly as field.get_db_prep_save(value, conn), with a fast
     path for values that need no conversion."""
     full = partial(field.get_db_prep_save, connection=conn)
     target = field.target_field if isinstance(field, models.ForeignKey) else field
+    if type(field) is models.JSONField:
+        return lambda value: str(value) if type(value) is EncodedJson else full(value)
     if type(target) in _PLAIN_FIELDS:
         return lambda value: value if type(value) in _PLAIN_TYPES else full(value)
     if type(field) is models.DateTimeField and conn.vendor == "postgresql":

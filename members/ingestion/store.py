@@ -19,7 +19,7 @@ from ..ledger import (
 )
 from ..models import Community
 from .resolution import NewIdentity, Pair
-from .sql import insert_returning
+from .sql import EncodedJson, insert_returning
 from .validation import CleanActivity
 
 
@@ -47,7 +47,7 @@ def insert_activities(
                 "channel": item.channel,
                 "url": item.url,
                 "content": item.content,
-                "metadata": item.metadata,
+                "metadata": EncodedJson(item.metadata_json),
                 "created_at": now,
             }
             for item in unique.values()

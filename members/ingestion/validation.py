@@ -3,7 +3,7 @@ field errors the API reports for it (ACTIVITY.md)."""
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,6 +50,9 @@ class CleanActivity:
     url: str
     content: str
     metadata: dict[str, Any]
+    # `metadata` as validation encoded it (compact JSON, no NaN): stored as it is, not encoded
+    # a second time by JSONField.
+    metadata_json: str = field(default="{}", compare=False, repr=False)
 
 
 # --- validation (pure Python: no queries) ---------------------------------------------------
@@ -153,30 +156,34 @@ def _member(raw: dict, errors: Errors) -> MemberRef | None:
     return ref
 
 
-def _metadata(raw: dict, errors: Errors) -> dict[str, Any]:
+def _metadata(raw: dict, errors: Errors) -> tuple[dict[str, Any], str]:
+    """(the metadata, its JSON text)."""
     value = raw.get("metadata")
     if value is None:
-        return {}
+        return {}, "{}"
     if not isinstance(value, dict):
         errors["metadata"] = [_("Must be a JSON object.")]
-        return {}
+        return {}, "{}"
     try:
         encoded = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (ValueError, TypeError, RecursionError):
         errors["metadata"] = [_("Must be plain JSON (no NaN or Infinity).")]
-        return {}
-    problem = _text_problem(encoded) if "\\u0000" not in encoded else _text_problem("\x00")
-    if problem:
-        errors["metadata"] = [problem]
-        return {}
-    size = len(encoded.encode("utf-8"))
+        return {}, "{}"
+    if encoded.isascii() and "\\u0000" not in encoded:
+        size = len(encoded)  # no NUL, no surrogate, one byte per character
+    else:
+        problem = _text_problem(encoded) if "\\u0000" not in encoded else _text_problem("\x00")
+        if problem:
+            errors["metadata"] = [problem]
+            return {}, "{}"
+        size = len(encoded.encode("utf-8"))
     if size > METADATA_MAX_BYTES:
         errors["metadata"] = [
             _("At most %(max)d bytes as JSON (this one has %(n)d).")
             % {"max": METADATA_MAX_BYTES, "n": size}
         ]
-        return {}
-    return value
+        return {}, "{}"
+    return value, encoded
 
 
 def activity_validate(raw: Any, *, now: datetime) -> tuple[CleanActivity | None, Errors]:
@@ -205,7 +212,7 @@ def activity_validate(raw: Any, *, now: datetime) -> tuple[CleanActivity | None,
     channel = _text(raw, "channel", errors, max_length=255)
     url = _text(raw, "url", errors, max_length=2048)
     content = _text(raw, "content", errors, max_length=10**7)[:CONTENT_MAX]
-    metadata = _metadata(raw, errors)
+    metadata, metadata_json = _metadata(raw, errors)
     if errors or member is None or occurred_at is None:
         return None, errors
     return (
@@ -221,6 +228,7 @@ def activity_validate(raw: Any, *, now: datetime) -> tuple[CleanActivity | None,
             url=url,
             content=content,
             metadata=metadata,
+            metadata_json=metadata_json,
         ),
         {},
     )
