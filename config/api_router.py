@@ -4,6 +4,7 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from members import api as members_api
+from members import api_merging
 
 community = SimpleRouter(trailing_slash=True)
 community.register("team", members_api.TeamViewSet, basename="team")
@@ -18,6 +19,15 @@ community.register(
     members_api.MemberNoteViewSet,
     basename="member-note",
 )
+community.register(
+    r"members/(?P<member_id>[0-9a-f-]{36})/merge",
+    api_merging.MemberMergeIntoViewSet,
+    basename="member-merge",
+)
+community.register(
+    "merge-suggestions", api_merging.MergeSuggestionViewSet, basename="merge-suggestion"
+)
+community.register("merges", api_merging.MemberMergeViewSet, basename="member-merge-record")
 community.register("notes", members_api.NoteViewSet, basename="note")
 community.register("tags", members_api.TagViewSet, basename="tag")
 

@@ -274,6 +274,7 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CommunityV
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         if self.action != "list":
             return queryset
+        queryset = queryset.filter(merged_into__isnull=True)  # merged members are not listed
         filterset = MemberDirectoryFilter(
             self.request.query_params,
             queryset=queryset,

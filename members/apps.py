@@ -21,6 +21,14 @@ class MembersConfig(AppConfig):
                 100,
                 also_current=("member_profile",),
             ),
+            NavItem(
+                _("People"),
+                _("Merge inbox"),
+                "merge_inbox",
+                Capability.MEMBERS_EDIT,
+                120,
+                also_current=("member_merge",),
+            ),
             NavItem(_("Administration"), _("Team"), "team", Capability.ADMINISTER, 900),
             NavItem(_("Administration"), _("API tokens"), "api_tokens", Capability.ADMINISTER, 910),
             NavItem(

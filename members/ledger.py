@@ -60,6 +60,16 @@ class Member(TimestampedModel):
         related_name="+",
         db_index=False,
     )
+    # Set when this member was merged into another (members.merging); the row stays so an undo
+    # can restore it, and the directory and the member list leave it out.
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
 
     class Meta:
         constraints = [
@@ -91,6 +101,12 @@ class Member(TimestampedModel):
             ),
             # The directory's name sort.
             models.Index(fields=["community", "display_name"], name="members_member_comm_name"),
+            # A survivor's profile: the members merged into it (and SET NULL on delete).
+            models.Index(
+                fields=["merged_into"],
+                name="members_member_merged_into",
+                condition=Q(merged_into__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -234,6 +250,7 @@ class MergeSuggestion(TimestampedModel):
     Reason = MergeReason
     Status = MergeStatus
 
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     community = models.ForeignKey(
         Community, on_delete=models.CASCADE, related_name="+", db_index=False
     )

@@ -335,6 +335,7 @@ from .ledger import (  # noqa: E402
     MergeStatus,
     MergeSuggestion,
 )
+from .merges import MemberMerge  # noqa: E402
 from .relations import MemberTag, Note, SavedSegment, Tag, TagColor  # noqa: E402
 
 __all__ = [
@@ -349,6 +350,7 @@ __all__ = [
     "Invitation",
     "KeyRole",
     "Member",
+    "MemberMerge",
     "MemberTag",
     "MergeReason",
     "MergeStatus",

@@ -104,10 +104,7 @@ def invitations_unsent(*, older_than: timedelta) -> list[int]:
 # --- the directory and profiles ------------------------------------------------------------------
 
 
-def members_of(community: Community) -> QuerySet[Member]:
-    """The directory, the member API and the CSV export: members with their identities, tags and
-    relationship owner in three queries per page, however many rows (no email of identities
-    unless a caller reads it)."""
+def _members_with_relations(community: Community) -> QuerySet[Member]:
     return (
         Member.objects.filter(community=community)
         .select_related("relationship_owner")
@@ -118,8 +115,21 @@ def members_of(community: Community) -> QuerySet[Member]:
     )
 
 
+def members_of(community: Community) -> QuerySet[Member]:
+    """The directory, the member API and the CSV export: members with their identities, tags and
+    relationship owner in three queries per page, however many rows (no email of identities
+    unless a caller reads it). Members merged into another are left out."""
+    return _members_with_relations(community).filter(merged_into__isnull=True)
+
+
 def member_profile(community: Community, public_id: object) -> Member | None:
-    return members_of(community).filter(public_id=public_id).first()
+    """One profile, merged or not (a merged member's page points to the survivor)."""
+    return (
+        _members_with_relations(community)
+        .select_related("merged_into")
+        .filter(public_id=public_id)
+        .first()
+    )
 
 
 def member_timeline(member: Member) -> QuerySet[Activity]:

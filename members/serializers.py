@@ -2,11 +2,13 @@
 services, never serializer.save()."""
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .ingestion import MAX_ITEMS
 from .integrations import SECRET_MAX, SECRET_MIN
 from .ledger import CONTENT_MAX, EXTERNAL_ID_MAX, PLATFORM_MAX
+from .merges import MemberMerge
 from .models import (
     TIMEZONES,
     Activity,
@@ -19,6 +21,7 @@ from .models import (
     Invitation,
     KeyRole,
     Member,
+    MergeSuggestion,
     Note,
     Role,
     Tag,
@@ -328,3 +331,66 @@ class NoteOut(serializers.ModelSerializer):
 
 class NoteIn(serializers.Serializer):
     body = serializers.CharField(max_length=NOTE_BODY_MAX)
+
+
+# --- member merges -------------------------------------------------------------------------------
+
+
+class MergeMemberOut(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id")
+
+    class Meta:
+        model = Member
+        fields = ["id", "display_name", "last_active_at"]
+
+
+class MergeSuggestionOut(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id")
+    member_a = MergeMemberOut()
+    member_b = MergeMemberOut()
+
+    class Meta:
+        model = MergeSuggestion
+        fields = ["id", "reason", "status", "member_a", "member_b", "created_at"]
+
+
+class MergeSuggestionAcceptIn(serializers.Serializer):
+    survivor = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text=_("The member to keep (one of the pair); by default the more active one."),
+    )
+
+
+class MemberMergeIn(serializers.Serializer):
+    member = serializers.UUIDField(help_text=_("The member to merge into this one."))
+
+
+class MemberMergeOut(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id")
+    survivor = MergeMemberOut()
+    merged = MergeMemberOut()
+    actor = UserOut(allow_null=True)
+    undone_by = UserOut(allow_null=True)
+    moved = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MemberMerge
+        fields = [
+            "id",
+            "survivor",
+            "merged",
+            "actor",
+            "created_at",
+            "undone_at",
+            "undone_by",
+            "moved",
+        ]
+
+    @extend_schema_field(serializers.DictField(child=serializers.IntegerField()))
+    def get_moved(self, merge: MemberMerge) -> dict[str, int]:
+        snap = merge.snapshot
+        return {
+            key: len(snap.get(key, []))
+            for key in ("identities", "activities", "notes", "tag_links")
+        }

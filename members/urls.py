@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_directory
+from . import views, views_directory, views_merging
 
 # Mounted under c/<slug:community_slug>/ by config.urls.
 community_urlpatterns = [
@@ -37,6 +37,28 @@ community_urlpatterns = [
         "members/segments/<uuid:segment_id>/delete/",
         views_directory.SegmentDeleteView.as_view(),
         name="segment_delete",
+    ),
+    # Member merges (members.views_merging).
+    path("members/merges/", views_merging.MergeInboxView.as_view(), name="merge_inbox"),
+    path(
+        "members/merges/suggestions/<uuid:suggestion_id>/accept/",
+        views_merging.SuggestionAcceptView.as_view(),
+        name="merge_suggestion_accept",
+    ),
+    path(
+        "members/merges/suggestions/<uuid:suggestion_id>/reject/",
+        views_merging.SuggestionRejectView.as_view(),
+        name="merge_suggestion_reject",
+    ),
+    path(
+        "members/merges/<uuid:merge_id>/undo/",
+        views_merging.MergeUndoView.as_view(),
+        name="merge_undo",
+    ),
+    path(
+        "members/<uuid:member_id>/merge/",
+        views_merging.MemberMergeView.as_view(),
+        name="member_merge",
     ),
     path(
         "members/<uuid:member_id>/",

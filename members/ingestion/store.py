@@ -1,6 +1,7 @@
 """Writing the ledger: the activity INSERT, the reply backfill, members' derived facts and merge
 suggestions. Steps 5-8 of the package docstring."""
 
+import uuid
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
@@ -151,6 +152,7 @@ def suggest_merges(community: Community, new: list[NewIdentity], now: datetime) 
             MergeSuggestion,
             [
                 {
+                    "public_id": uuid.uuid4(),
                     "community": community.pk,
                     "member_a": a,
                     "member_b": b,

@@ -17,9 +17,9 @@ from urllib.parse import quote, urlencode
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
-from members import services, services_relations
+from members import merging, services, services_relations
 from members.ingestion import activities_ingest
-from members.models import AuditEvent, Community, Member, Role, User
+from members.models import AuditEvent, Community, Member, MergeSuggestion, Role, User
 from members.permissions import Capability, role_can
 from tests.members.factories import MembershipFactory, UserFactory
 
@@ -93,6 +93,12 @@ COMMUNITY_ENDPOINTS = [
     Endpoint("POST", M + "/tags/", EDIT, 302, {"tag": "vip"}),
     Endpoint("POST", M + "/tags/{tag}/remove/", EDIT, 302),
     Endpoint("POST", M + "/key/", EDIT, 302, {"key_role": "champion"}),
+    Endpoint("GET", "/c/{c}/members/merges/", EDIT, 200),
+    Endpoint("POST", "/c/{c}/members/merges/suggestions/{suggestion}/accept/", EDIT, 302),
+    Endpoint("POST", "/c/{c}/members/merges/suggestions/{suggestion}/reject/", EDIT, 302),
+    Endpoint("POST", "/c/{c}/members/merges/{merge}/undo/", EDIT, 302),
+    Endpoint("GET", M + "/merge/", EDIT, 200),
+    Endpoint("POST", M + "/merge/", EDIT, 302, {"member": "{mergeable}"}),
     # API under /api/v1/communities/<slug>/
     Endpoint("GET", "/api/v1/communities/{c}/", Capability.DASHBOARDS, 200),
     Endpoint("PATCH", "/api/v1/communities/{c}/", A, 200, {"name": "Acme Renamed"}),
@@ -150,6 +156,12 @@ COMMUNITY_ENDPOINTS = [
     Endpoint("DELETE", "/api/v1/communities/{c}/notes/{note}/", NOTES, 204),
     Endpoint("GET", "/api/v1/communities/{c}/tags/", READ, 200),
     Endpoint("POST", "/api/v1/communities/{c}/tags/", EDIT, 201, {"name": "new tag"}),
+    Endpoint("GET", "/api/v1/communities/{c}/merge-suggestions/", EDIT, 200),
+    Endpoint("POST", "/api/v1/communities/{c}/merge-suggestions/{suggestion}/accept/", EDIT, 201),
+    Endpoint("POST", "/api/v1/communities/{c}/merge-suggestions/{suggestion}/reject/", EDIT, 200),
+    Endpoint("POST", API_M + "/merge/", EDIT, 201, {"member": "{mergeable}"}),
+    Endpoint("GET", "/api/v1/communities/{c}/merges/", EDIT, 200),
+    Endpoint("POST", "/api/v1/communities/{c}/merges/{merge}/undo/", EDIT, 200),
 ]
 
 # A method the URL does not handle: 405 for a teammate (after the login and team checks).
@@ -191,6 +203,15 @@ WRONG_METHODS = [
     ("GET", API_M + "/tags/"),
     ("GET", "/api/v1/communities/{c}/notes/{note}/"),
     ("PUT", "/api/v1/communities/{c}/notes/{note}/"),
+    ("POST", "/c/{c}/members/merges/"),
+    ("GET", "/c/{c}/members/merges/suggestions/{suggestion}/accept/"),
+    ("GET", "/c/{c}/members/merges/suggestions/{suggestion}/reject/"),
+    ("GET", "/c/{c}/members/merges/{merge}/undo/"),
+    ("POST", "/api/v1/communities/{c}/merge-suggestions/"),
+    ("GET", "/api/v1/communities/{c}/merge-suggestions/{suggestion}/accept/"),
+    ("GET", "/api/v1/communities/{c}/merges/{merge}/undo/"),
+    ("POST", "/api/v1/communities/{c}/merges/"),
+    ("GET", API_M + "/merge/"),
 ]
 
 # URLs outside any community, with what an anonymous caller gets.
@@ -226,10 +247,11 @@ def _objects_in(community: Community, admin: User) -> dict[str, str]:
         actor=admin, community=community, user=teammate, name="integration"
     )
     activities_ingest(community=community, items=[ACTIVITY], source="test")
-    member = Member.objects.get(community=community)
+    member = _member(community)
     tag = services_relations.member_tag(actor=admin, member=member, tag_name="seeded")
     return {
         "member": str(member.public_id),
+        **_merge_objects(admin, community),
         "c": community.slug,
         "teammate": str(teammate.public_id),
         "invitation": str(invitation.public_id),
@@ -239,10 +261,52 @@ def _objects_in(community: Community, admin: User) -> dict[str, str]:
     }
 
 
+def _member(community: Community) -> Member:
+    return Member.objects.get(community=community, identities__platform_user_id="u-1")
+
+
+def _merge_objects(admin: User, community: Community) -> dict[str, str]:
+    """A member to merge into `member`, a pending merge suggestion (two members with one email)
+    and a merge that can be undone."""
+
+    def account(user_id: str, **member: str) -> dict:
+        return {
+            **ACTIVITY,
+            "external_id": f"post-{user_id}",
+            "member": {"platform_user_id": user_id, **member},
+        }
+
+    activities_ingest(
+        community=community,
+        items=[
+            account("u-2"),
+            account("u-3", email="same@example.org"),
+            account("u-4", email="same@example.org"),
+            account("u-5"),
+            account("u-6"),
+        ],
+        source="test",
+    )
+    by_account = {
+        m.identities.get().platform_user_id: m
+        for m in Member.objects.filter(community=community).exclude(
+            identities__platform_user_id="u-1"
+        )
+    }
+    merge = merging.member_merge(
+        actor=admin, community=community, survivor=by_account["u-5"], merged=by_account["u-6"]
+    )
+    return {
+        "mergeable": str(by_account["u-2"].public_id),
+        "suggestion": str(MergeSuggestion.objects.get(community=community).public_id),
+        "merge": str(merge.public_id),
+    }
+
+
 def _owned_by(user: User, community: Community) -> dict[str, str]:
     """A note and a saved segment of `user`'s: only their owner may change them, so each role
     reaches for its own."""
-    member = Member.objects.get(community=community)
+    member = _member(community)
     note = services_relations.note_create(actor=user, member=member, body="A note.")
     segment = services_relations.segment_save(
         actor=user, community=community, name=f"Segment of {user.email}", query="q=ada"
@@ -308,11 +372,22 @@ def assert_error_shape(response, status: int, code: str) -> None:
     assert isinstance(body["errors"], dict)
 
 
+OBJECT_NAMES = (
+    "teammate",
+    "invitation",
+    "token",
+    "member",
+    "note",
+    "tag",
+    "segment",
+    "mergeable",
+    "suggestion",
+    "merge",
+)
+
+
 def _needs_object(endpoint_path: str) -> bool:
-    return any(
-        f"{{{name}}}" in endpoint_path
-        for name in ("teammate", "invitation", "token", "member", "note", "tag", "segment")
-    )
+    return any(f"{{{name}}}" in endpoint_path for name in (*OBJECT_NAMES,))
 
 
 def _ids(endpoints) -> list[str]:
@@ -343,8 +418,7 @@ def _methods(callback) -> set[str]:
 
 
 def _resolved(method: str, path: str) -> tuple[str, str]:
-    names = ("teammate", "invitation", "token", "member", "note", "tag", "segment")
-    dummy = {"c": "acme", **dict.fromkeys(names, _UUID)}
+    dummy = {"c": "acme", **dict.fromkeys(OBJECT_NAMES, _UUID)}
     return resolve(path.format(**dummy)).url_name, method
 
 
