@@ -93,6 +93,9 @@ COMMUNITY_ENDPOINTS = [
     Endpoint("POST", M + "/tags/", EDIT, 302, {"tag": "vip"}),
     Endpoint("POST", M + "/tags/{tag}/remove/", EDIT, 302),
     Endpoint("POST", M + "/key/", EDIT, 302, {"key_role": "champion"}),
+    Endpoint("GET", M + "/export.json", PII, 200),
+    Endpoint("GET", M + "/erase/", EDIT, 200),
+    Endpoint("POST", M + "/erase/", EDIT, 302, {"confirm": "on", "reason": "Asked by email"}),
     # API under /api/v1/communities/<slug>/
     Endpoint("GET", "/api/v1/communities/{c}/", Capability.DASHBOARDS, 200),
     Endpoint("PATCH", "/api/v1/communities/{c}/", A, 200, {"name": "Acme Renamed"}),
@@ -149,6 +152,8 @@ COMMUNITY_ENDPOINTS = [
     Endpoint("PATCH", "/api/v1/communities/{c}/notes/{note}/", NOTES, 200, {"body": "Edited."}),
     Endpoint("DELETE", "/api/v1/communities/{c}/notes/{note}/", NOTES, 204),
     Endpoint("GET", "/api/v1/communities/{c}/tags/", READ, 200),
+    Endpoint("GET", API_M + "/export/", PII, 200),
+    Endpoint("POST", API_M + "/erase/", EDIT, 200, {"reason": "Asked by email"}),
     Endpoint("POST", "/api/v1/communities/{c}/tags/", EDIT, 201, {"name": "new tag"}),
 ]
 
@@ -191,6 +196,9 @@ WRONG_METHODS = [
     ("GET", API_M + "/tags/"),
     ("GET", "/api/v1/communities/{c}/notes/{note}/"),
     ("PUT", "/api/v1/communities/{c}/notes/{note}/"),
+    ("POST", M + "/export.json"),
+    ("POST", API_M + "/export/"),
+    ("GET", API_M + "/erase/"),
 ]
 
 # URLs outside any community, with what an anonymous caller gets.
