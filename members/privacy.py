@@ -23,11 +23,18 @@ times) does not change; what goes is every copy of personal data:
   PostgreSQL the trigger of migration 0002 lets it through only after
   `SET LOCAL hearth.audit_redaction = 'on'`, which is switched off again straight after.
 
-The erasure itself is audited as `member.erase` with the public id, counts and the reason only."""
+The erasure itself is audited as `member.erase` with the public id, counts and the reason only.
+
+Apps above members (moderation's reports and their content snapshots, future merge records) reach
+the member without members importing them: from their AppConfig.ready() they call
+`register_eraser(name, fn)`; `fn(*, member)` runs inside the erasure's transaction, before the
+audit redaction, and returns how many rows it changed (reported under `name` in the audit row);
+`register_exporter(name, fn)` adds `fn(*, member)` (JSON-ready data) as a section of the export."""
 
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -46,6 +53,23 @@ from .relations import MemberTag, Note
 ERASED_NAME = "Erased member"
 NEEDLE_MIN = 3
 REDACT_CHUNK = 500
+
+
+_erasers: dict[str, Callable[..., int]] = {}
+_exporters: dict[str, Callable[..., Any]] = {}
+
+
+def register_eraser(name: str, fn: Callable[..., int]) -> None:
+    _erasers[name] = fn
+
+
+def register_exporter(name: str, fn: Callable[..., Any]) -> None:
+    _exporters[name] = fn
+
+
+def unregister(name: str) -> None:
+    _erasers.pop(name, None)
+    _exporters.pop(name, None)
 
 
 def erased_token(platform: str, platform_user_id: str) -> str:
@@ -166,6 +190,8 @@ def member_export(*, actor: User, member: Member) -> dict[str, Any]:
             "created_at",
         ),
     }
+    for name, exporter in _exporters.items():
+        data[name] = exporter(member=member)
     counts = {key: len(value) for key, value in data.items() if isinstance(value, list)}
     audit_record(
         actor=actor,
@@ -297,6 +323,7 @@ def member_erase(*, actor: User, member: Member, reason: str = "") -> Member:
             "updated_at",
         ]
     )
+    elsewhere = {name: eraser(member=locked) for name, eraser in _erasers.items()}
     redacted = _redact_audit(locked, needles)
     audit_record(
         actor=actor,
@@ -310,6 +337,7 @@ def member_erase(*, actor: User, member: Member, reason: str = "") -> Member:
             "notes": notes,
             "tags": tags,
             "merge_suggestions": merges,
+            **elsewhere,
             "audit_events_redacted": redacted,
             "reason": reason.strip()[:500],
         },

@@ -206,6 +206,24 @@ def test_reingesting_the_same_platform_user_makes_a_new_member_not_the_erased_on
     assert Identity.objects.get(platform_user_id="u-zoe").member_id != member.pk
 
 
+def test_other_apps_reach_erasure_and_export_through_the_registry(manager, member):
+    seen = []
+
+    def erase_reports(*, member):
+        seen.append(member.display_name)
+        return 2
+
+    privacy.register_eraser("reports", erase_reports)
+    privacy.register_exporter("reports", lambda *, member: [{"id": 1}])
+    try:
+        assert privacy.member_export(actor=manager, member=member)["reports"] == [{"id": 1}]
+        privacy.member_erase(actor=manager, member=member)
+    finally:
+        privacy.unregister("reports")
+    assert seen == ["Erased member"]
+    assert AuditEvent.objects.get(action="member.erase").after["reports"] == 2
+
+
 # --- PostgreSQL: the append-only trigger -----------------------------------------------------
 
 
