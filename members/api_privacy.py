@@ -4,7 +4,6 @@ capability for reads and one for writes."""
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
@@ -28,6 +27,79 @@ class MemberErasedOut(serializers.Serializer):
     erased_at = serializers.DateTimeField()
 
 
+class _ExportMember(serializers.Serializer):
+    id = serializers.UUIDField()
+    display_name = serializers.CharField()
+    email = serializers.EmailField(allow_null=True)
+    staff = serializers.BooleanField()
+    bot = serializers.BooleanField()
+    key_role = serializers.CharField()
+    relationship_owner = serializers.EmailField(allow_null=True)
+    joined_at = serializers.DateTimeField(allow_null=True)
+    first_contribution_at = serializers.DateTimeField(allow_null=True)
+    last_active_at = serializers.DateTimeField(allow_null=True)
+    erased_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class _ExportIdentity(serializers.Serializer):
+    platform = serializers.CharField()
+    platform_user_id = serializers.CharField()
+    username = serializers.CharField()
+    email = serializers.CharField()
+    name = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class _ExportActivity(serializers.Serializer):
+    platform = serializers.CharField()
+    external_id = serializers.CharField()
+    kind = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    channel = serializers.CharField()
+    thread_id = serializers.CharField()
+    parent_id = serializers.CharField()
+    url = serializers.CharField()
+    content = serializers.CharField()
+    metadata = serializers.JSONField()
+
+
+class _ExportNote(serializers.Serializer):
+    author = serializers.EmailField()
+    body = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class _ExportMerge(serializers.Serializer):
+    other_member = serializers.UUIDField()
+    reason = serializers.CharField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class _ExportAuditEvent(serializers.Serializer):
+    action = serializers.CharField()
+    actor_label = serializers.CharField()
+    target_label = serializers.CharField()
+    before = serializers.JSONField(allow_null=True)
+    after = serializers.JSONField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class MemberExportOut(serializers.Serializer):
+    """The shape of members.privacy.member_export (documentation only: the data is returned as
+    the service built it). Apps above members may add sections."""
+
+    member = _ExportMember()
+    identities = _ExportIdentity(many=True)
+    activities = _ExportActivity(many=True)
+    notes = _ExportNote(many=True)
+    tags = serializers.ListField(child=serializers.CharField())
+    merge_suggestions = _ExportMerge(many=True)
+    audit_events = _ExportAuditEvent(many=True)
+
+
 class _OneMember:
     """The member named by the URL, in the URL's community (404 otherwise)."""
 
@@ -46,8 +118,10 @@ class MemberExportViewSet(_OneMember, CommunityViewSet):
     tags, merge suggestions and the audit events about them. Audited as `member.export`."""
 
     read_capability = Capability.MEMBERS_PII
+    pagination_class = None  # one document, not a list (`list` only gives the route its GET)
+    filter_backends: list[type] = []
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: ErrorOut})
+    @extend_schema(responses={200: MemberExportOut, 404: ErrorOut})
     def list(self, request: Request, community_slug: str, member_id: str) -> Response:
         data: dict[str, Any] = privacy.member_export(actor=request.user, member=self.member())
         return Response(data)

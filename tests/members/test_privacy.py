@@ -328,3 +328,16 @@ def test_api_export_and_erase(api_client, manager, member):
     response = api_client.post(api(member, "erase"), {}, format="json")
     assert response.status_code == 409
     assert response.json()["code"] == "conflict"
+
+
+def test_the_schema_documents_export_and_erase(api_client, manager):
+    api_client.force_login(manager)
+    schema = api_client.get("/api/schema/?format=json").json()
+    base = "/api/v1/communities/{community_slug}/members/{member_id}"
+    export = schema["paths"][f"{base}/export/"]["get"]["responses"]["200"]
+    assert export["content"]["application/json"]["schema"]["$ref"].endswith("/MemberExportOut")
+    erase = schema["paths"][f"{base}/erase/"]["post"]
+    assert erase["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/MemberEraseIn"
+    )
+    assert "409" in erase["responses"]
