@@ -4,7 +4,7 @@ capability for reads and one for writes."""
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -87,6 +87,7 @@ class _ExportAuditEvent(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+@extend_schema_serializer(many=False)  # served by `list`, but one document
 class MemberExportOut(serializers.Serializer):
     """The shape of members.privacy.member_export (documentation only: the data is returned as
     the service built it). Apps above members may add sections."""
