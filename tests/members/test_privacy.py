@@ -337,7 +337,5 @@ def test_the_schema_documents_export_and_erase(api_client, manager):
     export = schema["paths"][f"{base}/export/"]["get"]["responses"]["200"]
     assert export["content"]["application/json"]["schema"]["$ref"].endswith("/MemberExportOut")
     erase = schema["paths"][f"{base}/erase/"]["post"]
-    assert erase["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
-        "/MemberEraseIn"
-    )
+    assert "MemberEraseIn" in erase["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert "409" in erase["responses"]
