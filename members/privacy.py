@@ -283,7 +283,11 @@ def _redact_audit(member: Member, needles: set[str]) -> int:
 def member_erase(*, actor: User, member: Member, reason: str = "") -> Member:
     """Erase a member's personal data everywhere (see the module docstring). Erasing an erased
     member is a ConflictError."""
-    locked = Member.objects.select_for_update().select_related("community").get(pk=member.pk)
+    locked = (
+        Member.objects.select_for_update(of=("self",))  # not the community row
+        .select_related("community")
+        .get(pk=member.pk)
+    )
     if locked.erased_at is not None:
         raise ConflictError(_("This member has already been erased."))
     identities = list(
