@@ -4,7 +4,7 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from members import api as members_api
-from members import api_merging
+from members import api_merging, api_privacy
 
 community = SimpleRouter(trailing_slash=True)
 community.register("team", members_api.TeamViewSet, basename="team")
@@ -28,6 +28,16 @@ community.register(
     "merge-suggestions", api_merging.MergeSuggestionViewSet, basename="merge-suggestion"
 )
 community.register("merges", api_merging.MemberMergeViewSet, basename="member-merge-record")
+community.register(
+    r"members/(?P<member_id>[0-9a-f-]{36})/export",
+    api_privacy.MemberExportViewSet,
+    basename="member-export",
+)
+community.register(
+    r"members/(?P<member_id>[0-9a-f-]{36})/erase",
+    api_privacy.MemberEraseViewSet,
+    basename="member-erase",
+)
 community.register("notes", members_api.NoteViewSet, basename="note")
 community.register("tags", members_api.TagViewSet, basename="tag")
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_directory, views_merging
+from . import views, views_directory, views_merging, views_privacy
 
 # Mounted under c/<slug:community_slug>/ by config.urls.
 community_urlpatterns = [
@@ -94,6 +94,17 @@ community_urlpatterns = [
         "members/<uuid:member_id>/key/",
         views_directory.MemberKeyRoleView.as_view(),
         name="member_key_role",
+    ),
+    # Privacy (members.views_privacy): the JSON export and erasure.
+    path(
+        "members/<uuid:member_id>/export.json",
+        views_privacy.MemberPrivacyExportView.as_view(),
+        name="member_privacy_export",
+    ),
+    path(
+        "members/<uuid:member_id>/erase/",
+        views_privacy.MemberEraseView.as_view(),
+        name="member_erase",
     ),
 ]
 

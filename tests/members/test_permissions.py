@@ -99,6 +99,9 @@ COMMUNITY_ENDPOINTS = [
     Endpoint("POST", "/c/{c}/members/merges/{merge}/undo/", EDIT, 302),
     Endpoint("GET", M + "/merge/", EDIT, 200),
     Endpoint("POST", M + "/merge/", EDIT, 302, {"member": "{mergeable}"}),
+    Endpoint("GET", M + "/export.json", PII, 200),
+    Endpoint("GET", M + "/erase/", EDIT, 200),
+    Endpoint("POST", M + "/erase/", EDIT, 302, {"confirm": "on", "reason": "Asked by email"}),
     # API under /api/v1/communities/<slug>/
     Endpoint("GET", "/api/v1/communities/{c}/", Capability.DASHBOARDS, 200),
     Endpoint("PATCH", "/api/v1/communities/{c}/", A, 200, {"name": "Acme Renamed"}),
@@ -155,6 +158,8 @@ COMMUNITY_ENDPOINTS = [
     Endpoint("PATCH", "/api/v1/communities/{c}/notes/{note}/", NOTES, 200, {"body": "Edited."}),
     Endpoint("DELETE", "/api/v1/communities/{c}/notes/{note}/", NOTES, 204),
     Endpoint("GET", "/api/v1/communities/{c}/tags/", READ, 200),
+    Endpoint("GET", API_M + "/export/", PII, 200),
+    Endpoint("POST", API_M + "/erase/", EDIT, 200, {"reason": "Asked by email"}),
     Endpoint("POST", "/api/v1/communities/{c}/tags/", EDIT, 201, {"name": "new tag"}),
     Endpoint("GET", "/api/v1/communities/{c}/merge-suggestions/", EDIT, 200),
     Endpoint("POST", "/api/v1/communities/{c}/merge-suggestions/{suggestion}/accept/", EDIT, 201),
@@ -212,6 +217,9 @@ WRONG_METHODS = [
     ("GET", "/api/v1/communities/{c}/merges/{merge}/undo/"),
     ("POST", "/api/v1/communities/{c}/merges/"),
     ("GET", API_M + "/merge/"),
+    ("POST", M + "/export.json"),
+    ("POST", API_M + "/export/"),
+    ("GET", API_M + "/erase/"),
 ]
 
 # URLs outside any community, with what an anonymous caller gets.
