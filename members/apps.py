@@ -21,6 +21,20 @@ class MembersConfig(AppConfig):
                 100,
                 also_current=("member_profile",),
             ),
+            NavItem(
+                _("People"),
+                _("Key members"),
+                "key_members",
+                Capability.MEMBERS_READ,
+                110,
+            ),
+            NavItem(
+                _("People"),
+                _("Introductions"),
+                "introductions",
+                Capability.MEMBERS_READ,
+                120,
+            ),
             NavItem(_("Administration"), _("Team"), "team", Capability.ADMINISTER, 900),
             NavItem(_("Administration"), _("API tokens"), "api_tokens", Capability.ADMINISTER, 910),
             NavItem(

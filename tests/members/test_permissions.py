@@ -17,9 +17,9 @@ from urllib.parse import quote, urlencode
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
-from members import services, services_relations
+from members import services, services_intros, services_relations
 from members.ingestion import activities_ingest
-from members.models import AuditEvent, Community, Member, Role, User
+from members.models import AuditEvent, Community, KeyRole, Member, Role, User
 from members.permissions import Capability, role_can
 from tests.members.factories import MembershipFactory, UserFactory
 
@@ -61,6 +61,16 @@ ACTIVITY = {
     "occurred_at": "2026-03-04T17:05:11+01:00",
     "member": {"platform_user_id": "u-1", "username": "ada"},
 }
+
+
+def _activity(user_id: str, username: str) -> dict[str, object]:
+    return {
+        **ACTIVITY,
+        "external_id": f"post-{user_id}",
+        "member": {"platform_user_id": user_id, "username": username},
+    }
+
+
 COMMUNITY_ENDPOINTS = [
     # HTML pages under /c/<slug>/
     Endpoint("GET", "/c/{c}/", Capability.DASHBOARDS, 200),
@@ -93,6 +103,21 @@ COMMUNITY_ENDPOINTS = [
     Endpoint("POST", M + "/tags/", EDIT, 302, {"tag": "vip"}),
     Endpoint("POST", M + "/tags/{tag}/remove/", EDIT, 302),
     Endpoint("POST", M + "/key/", EDIT, 302, {"key_role": "champion"}),
+    # Introductions and key members (members.views_intros)
+    Endpoint("GET", "/c/{c}/members/introductions/", READ, 200),
+    Endpoint(
+        "POST", M + "/introductions/", EDIT, 302, {"member_b": "{member2}", "reason": "Both FOSS"}
+    ),
+    Endpoint("POST", "/c/{c}/members/introductions/{intro}/status/", EDIT, 302, {"status": "made"}),
+    Endpoint("GET", "/c/{c}/members/key/", READ, 200),
+    Endpoint("POST", "/c/{c}/members/key/quiet-days/", EDIT, 302, {"quiet_after_days": 14}),
+    Endpoint(
+        "POST",
+        "/c/{c}/members/key/handover/",
+        EDIT,
+        302,
+        {"from_user": "{owner}", "to_user": "{teammate}", "confirm": "1"},
+    ),
     # API under /api/v1/communities/<slug>/
     Endpoint("GET", "/api/v1/communities/{c}/", Capability.DASHBOARDS, 200),
     Endpoint("PATCH", "/api/v1/communities/{c}/", A, 200, {"name": "Acme Renamed"}),
@@ -150,6 +175,29 @@ COMMUNITY_ENDPOINTS = [
     Endpoint("DELETE", "/api/v1/communities/{c}/notes/{note}/", NOTES, 204),
     Endpoint("GET", "/api/v1/communities/{c}/tags/", READ, 200),
     Endpoint("POST", "/api/v1/communities/{c}/tags/", EDIT, 201, {"name": "new tag"}),
+    Endpoint("GET", "/api/v1/communities/{c}/introductions/", READ, 200),
+    Endpoint(
+        "POST",
+        "/api/v1/communities/{c}/introductions/",
+        EDIT,
+        201,
+        {"member_a": "{member}", "member_b": "{member2}", "reason": "Both FOSS"},
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/communities/{c}/introductions/{intro}/status/",
+        EDIT,
+        200,
+        {"status": "made"},
+    ),
+    Endpoint("GET", "/api/v1/communities/{c}/key-members/", READ, 200),
+    Endpoint(
+        "POST",
+        "/api/v1/communities/{c}/key-members/handover/",
+        EDIT,
+        200,
+        {"from_user": "{owner}", "to_user": "{teammate}"},
+    ),
 ]
 
 # A method the URL does not handle: 405 for a teammate (after the login and team checks).
@@ -191,6 +239,15 @@ WRONG_METHODS = [
     ("GET", API_M + "/tags/"),
     ("GET", "/api/v1/communities/{c}/notes/{note}/"),
     ("PUT", "/api/v1/communities/{c}/notes/{note}/"),
+    ("POST", "/c/{c}/members/introductions/"),
+    ("GET", M + "/introductions/"),
+    ("GET", "/c/{c}/members/introductions/{intro}/status/"),
+    ("POST", "/c/{c}/members/key/"),
+    ("GET", "/c/{c}/members/key/quiet-days/"),
+    ("GET", "/c/{c}/members/key/handover/"),
+    ("GET", "/api/v1/communities/{c}/introductions/{intro}/status/"),
+    ("POST", "/api/v1/communities/{c}/key-members/"),
+    ("GET", "/api/v1/communities/{c}/key-members/handover/"),
 ]
 
 # URLs outside any community, with what an anonymous caller gets.
@@ -228,6 +285,20 @@ def _objects_in(community: Community, admin: User) -> dict[str, str]:
     activities_ingest(community=community, items=[ACTIVITY], source="test")
     member = Member.objects.get(community=community)
     tag = services_relations.member_tag(actor=admin, member=member, tag_name="seeded")
+    # A key member the admin looks after (handover), and two more members with an open
+    # introduction between them (its status endpoint); `member` → `member2` is free to propose.
+    services_relations.member_set_key_role(
+        actor=admin, member=member, key_role=KeyRole.CHAMPION, owner=admin
+    )
+    activities_ingest(
+        community=community, items=[_activity("u-2", "bob"), _activity("u-3", "cy")], source="test"
+    )
+    member2, member3 = (
+        Member.objects.filter(community=community).exclude(pk=member.pk).order_by("pk")
+    )
+    intro = services_intros.introduction_create(
+        actor=admin, member_a=member2, member_b=member3, reason="Both run meetups."
+    )
     return {
         "member": str(member.public_id),
         "c": community.slug,
@@ -235,6 +306,9 @@ def _objects_in(community: Community, admin: User) -> dict[str, str]:
         "invitation": str(invitation.public_id),
         "token": str(token.public_id),
         "tag": str(tag.public_id),
+        "member2": str(member2.public_id),
+        "intro": str(intro.public_id),
+        "owner": str(admin.public_id),
         **_owned_by(admin, community),
     }
 
@@ -242,7 +316,7 @@ def _objects_in(community: Community, admin: User) -> dict[str, str]:
 def _owned_by(user: User, community: Community) -> dict[str, str]:
     """A note and a saved segment of `user`'s: only their owner may change them, so each role
     reaches for its own."""
-    member = Member.objects.get(community=community)
+    member = Member.objects.filter(community=community).earliest("pk")
     note = services_relations.note_create(actor=user, member=member, body="A note.")
     segment = services_relations.segment_save(
         actor=user, community=community, name=f"Segment of {user.email}", query="q=ada"
@@ -311,7 +385,7 @@ def assert_error_shape(response, status: int, code: str) -> None:
 def _needs_object(endpoint_path: str) -> bool:
     return any(
         f"{{{name}}}" in endpoint_path
-        for name in ("teammate", "invitation", "token", "member", "note", "tag", "segment")
+        for name in ("teammate", "invitation", "token", "member", "note", "tag", "segment", "intro")
     )
 
 
@@ -343,7 +417,7 @@ def _methods(callback) -> set[str]:
 
 
 def _resolved(method: str, path: str) -> tuple[str, str]:
-    names = ("teammate", "invitation", "token", "member", "note", "tag", "segment")
+    names = ("teammate", "invitation", "token", "member", "note", "tag", "segment", "intro")
     dummy = {"c": "acme", **dict.fromkeys(names, _UUID)}
     return resolve(path.format(**dummy)).url_name, method
 
