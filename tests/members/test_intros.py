@@ -549,3 +549,46 @@ def test_on_postgres_the_constraints_and_indexes_exist(requires_postgres):
         "members_intro_manager",
     } <= indexes
     assert {"members_intro_two_members", "members_intro_status_valid"} <= constraints
+
+
+# --- races (PostgreSQL: real concurrent transactions) ------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_status_moves_at_once_only_the_first_lands(requires_postgres, manager, admin, intro):
+    from tests.members.test_services import race
+
+    stale = Introduction.objects.get(pk=intro.pk)
+    maker, decliner = race(
+        lambda: svc.introduction_set_status(actor=manager, introduction=intro, status=S.MADE),
+        lambda: svc.introduction_set_status(actor=admin, introduction=stale, status=S.DECLINED),
+    )
+    assert maker.error is None
+    assert isinstance(decliner.error, ConflictError)
+    intro.refresh_from_db()
+    assert (intro.status, intro.declined_at) == (S.MADE, None)
+    assert actions().count("introduction.status") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_handovers_of_one_teammate_at_once_move_each_member_once(
+    requires_postgres, community, admin, manager, teammate
+):
+    from tests.members.test_services import race
+
+    mine = [mk(community, f"K{n}", key_role=KeyRole.CHAMPION, owner=manager) for n in range(3)]
+    first, second = race(
+        lambda: svc.key_members_reassign(
+            actor=admin, community=community, from_user=manager, to_user=teammate
+        ),
+        lambda: svc.key_members_reassign(
+            actor=admin, community=community, from_user=manager, to_user=admin
+        ),
+    )
+    assert first.error is None and len(first.result) == 3
+    assert isinstance(second.error, ApplicationError)  # nothing left to hand over
+    assert {
+        m.relationship_owner_id for m in Member.objects.filter(pk__in=[m.pk for m in mine])
+    } == {teammate.pk}
+    assert Note.objects.count() == 3
+    assert actions().count("key_members.handover") == 1
