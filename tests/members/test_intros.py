@@ -418,7 +418,7 @@ def test_manager_home_shows_the_gone_quiet_count(client, manager, community):
     client.force_login(manager)
     response = client.get("/c/acme/")
     assert response.context["gone_quiet_count"] == 2
-    assert "Key members gone quiet" in response.content.decode()
+    assert "key members gone quiet" in response.content.decode()
 
 
 # --- API ---------------------------------------------------------------------------------------
