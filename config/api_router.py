@@ -4,7 +4,7 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from members import api as members_api
-from members import api_merging, api_privacy
+from members import api_intros, api_merging, api_privacy
 
 community = SimpleRouter(trailing_slash=True)
 community.register("team", members_api.TeamViewSet, basename="team")
@@ -40,6 +40,8 @@ community.register(
 )
 community.register("notes", members_api.NoteViewSet, basename="note")
 community.register("tags", members_api.TagViewSet, basename="tag")
+community.register("introductions", api_intros.IntroductionViewSet, basename="introduction")
+community.register("key-members", api_intros.KeyMemberViewSet, basename="key-member")
 
 community_detail = members_api.CommunityViewSetDetail.as_view(
     {"get": "retrieve", "patch": "partial_update"}

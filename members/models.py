@@ -86,6 +86,8 @@ class Community(TimestampedModel):
     slug = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=120)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    # A key member with no activity for this many days is on the "gone quiet" list.
+    quiet_after_days = models.PositiveIntegerField(default=30, db_default=30)
 
     class Meta:
         verbose_name_plural = "communities"
@@ -325,6 +327,7 @@ class Integration(TimestampedModel):
 
 
 # The member ledger lives in its own module; importing it here registers its models.
+from .intros import Introduction, IntroductionStatus  # noqa: E402
 from .ledger import (  # noqa: E402
     Activity,
     ActivityKind,
@@ -347,6 +350,8 @@ __all__ = [
     "Identity",
     "Integration",
     "IntegrationPlatform",
+    "Introduction",
+    "IntroductionStatus",
     "Invitation",
     "KeyRole",
     "Member",

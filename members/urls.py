@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_directory, views_merging, views_privacy
+from . import views, views_directory, views_intros, views_merging, views_privacy
 
 # Mounted under c/<slug:community_slug>/ by config.urls.
 community_urlpatterns = [
@@ -59,6 +59,33 @@ community_urlpatterns = [
         "members/<uuid:member_id>/merge/",
         views_merging.MemberMergeView.as_view(),
         name="member_merge",
+    ),
+    # Introductions and key members (members.views_intros).
+    path(
+        "members/introductions/",
+        views_intros.IntroductionListView.as_view(),
+        name="introductions",
+    ),
+    path(
+        "members/introductions/<uuid:intro_id>/status/",
+        views_intros.IntroductionStatusView.as_view(),
+        name="introduction_status",
+    ),
+    path("members/key/", views_intros.KeyMembersView.as_view(), name="key_members"),
+    path(
+        "members/key/quiet-days/",
+        views_intros.QuietDaysView.as_view(),
+        name="key_members_quiet_days",
+    ),
+    path(
+        "members/key/handover/",
+        views_intros.HandoverView.as_view(),
+        name="key_members_handover",
+    ),
+    path(
+        "members/<uuid:member_id>/introductions/",
+        views_intros.IntroductionCreateView.as_view(),
+        name="member_introduce",
     ),
     path(
         "members/<uuid:member_id>/",

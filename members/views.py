@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from . import selectors, services
+from . import selectors, selectors_intros, services
 from .exceptions import ApplicationError
 from .filters import AuditEventFilter
 from .forms import (
@@ -70,6 +70,8 @@ class CommunityHomeView(CommunityView):
                 CAPABILITY_LABELS[c] for c in Capability if c in CAPABILITIES[self.membership.role]
             ],
         )
+        if self.membership.role == Role.MANAGER:
+            context.update(gone_quiet_count=selectors_intros.gone_quiet_count(self.community))
         if self.can(Capability.ADMINISTER):
             context.update(
                 # Lapsed but not yet swept (hourly) invitations are not pending any more.

@@ -16,7 +16,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from . import profile_sections, selectors, services_relations
+from . import profile_sections, selectors, selectors_intros, services_relations
 from .exceptions import ApplicationError
 from .filters import MEMBER_SORTS, MemberDirectoryFilter
 from .forms import KeyRoleForm, NoteForm, SegmentForm, TagForm
@@ -257,6 +257,7 @@ class MemberProfileView(CommunityView):
     read_capability = Capability.MEMBERS_READ
     timeline_size = 25
     notes_shown = 50
+    intros_shown = 50
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -286,12 +287,14 @@ class MemberProfileView(CommunityView):
             can_edit=can_edit,
             note_form=NoteForm(),
             sections=profile_sections.sections_for(member, self.membership.role),
+            intros=list(selectors_intros.introductions_of_member(member)[: self.intros_shown]),
         )
         if can_edit:
             team = [m.user for m in selectors.team_of(self.community)]
             owner = member.relationship_owner
             context.update(
                 tag_form=TagForm(),
+                intro_candidates=list(selectors_intros.recent_members_for_intro(member)),
                 all_tags=list(selectors.tags_of(self.community)),
                 key_form=KeyRoleForm(
                     team=team,

@@ -290,6 +290,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a `status`; name the introduction's explicitly.
+    "ENUM_NAME_OVERRIDES": {
+        "IntroductionStatusEnum": "members.intros.IntroductionStatus",
+    },
 }
 
 # Content-Security-Policy: every script and style is served from our own static files.

@@ -24,7 +24,9 @@ def test_a_manager_finds_a_member_opens_the_profile_and_adds_a_note(
     )
     log_in(page, "manager")
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Members").click()
+    page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Members", exact=True
+    ).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Members")
     expect(page.locator("#member-results tbody tr")).to_have_count(50)
     shoot(page, "members-directory")

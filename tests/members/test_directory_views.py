@@ -166,9 +166,10 @@ def test_profile_query_budget_does_not_grow_with_activity_or_notes(
         svc.note_create(actor=manager, member=member, body=f"note {n}")
     client = signed_in(client, manager)
     # 1 session, 2 user, 3 membership + community, 4 member + owner, 5 identities, 6 tags,
-    # 7 timeline count, 8 timeline page, 9 notes + authors, 10 team (owner choices),
-    # 11 all tags (datalist), 12 navigation.
-    with django_assert_num_queries(12):
+    # 7 timeline count, 8 timeline page, 9 notes + authors, 10 introductions + both members +
+    # introducer, 11 team (owner choices), 12 all tags (datalist), 13 "introduce to" choices,
+    # 14 navigation.
+    with django_assert_num_queries(14):
         assert client.get(profile_url(member)).status_code == 200
 
 
@@ -290,7 +291,9 @@ def test_key_member_form_sets_role_and_owner_and_refuses_a_stranger(
 
 def test_moderators_see_no_edit_forms(client, moderator, members):
     body = html(signed_in(client, moderator).get(profile_url(members[0])))
-    assert "/key/" not in body and "/tags/" not in body
+    own = f"{members[0].public_id}/"
+    assert f"{own}key/" not in body and f"{own}tags/" not in body
+    assert f"{own}introductions/" not in body and 'name="status"' not in body
     assert "Add note" in body
 
 

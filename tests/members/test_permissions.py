@@ -17,9 +17,17 @@ from urllib.parse import quote, urlencode
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
-from members import merging, services, services_relations
+from members import merging, services, services_intros, services_relations
 from members.ingestion import activities_ingest
-from members.models import AuditEvent, Community, Member, MergeSuggestion, Role, User
+from members.models import (
+    AuditEvent,
+    Community,
+    KeyRole,
+    Member,
+    MergeSuggestion,
+    Role,
+    User,
+)
 from members.permissions import Capability, role_can
 from tests.members.factories import MembershipFactory, UserFactory
 
@@ -61,6 +69,16 @@ ACTIVITY = {
     "occurred_at": "2026-03-04T17:05:11+01:00",
     "member": {"platform_user_id": "u-1", "username": "ada"},
 }
+
+
+def _activity(user_id: str, username: str) -> dict[str, object]:
+    return {
+        **ACTIVITY,
+        "external_id": f"post-{user_id}",
+        "member": {"platform_user_id": user_id, "username": username},
+    }
+
+
 COMMUNITY_ENDPOINTS = [
     # HTML pages under /c/<slug>/
     Endpoint("GET", "/c/{c}/", Capability.DASHBOARDS, 200),
@@ -102,6 +120,21 @@ COMMUNITY_ENDPOINTS = [
     Endpoint("GET", M + "/export.json", PII, 200),
     Endpoint("GET", M + "/erase/", EDIT, 200),
     Endpoint("POST", M + "/erase/", EDIT, 302, {"confirm": "on", "reason": "Asked by email"}),
+    # Introductions and key members (members.views_intros)
+    Endpoint("GET", "/c/{c}/members/introductions/", READ, 200),
+    Endpoint(
+        "POST", M + "/introductions/", EDIT, 302, {"member_b": "{member2}", "reason": "Both FOSS"}
+    ),
+    Endpoint("POST", "/c/{c}/members/introductions/{intro}/status/", EDIT, 302, {"status": "made"}),
+    Endpoint("GET", "/c/{c}/members/key/", READ, 200),
+    Endpoint("POST", "/c/{c}/members/key/quiet-days/", EDIT, 302, {"quiet_after_days": 14}),
+    Endpoint(
+        "POST",
+        "/c/{c}/members/key/handover/",
+        EDIT,
+        302,
+        {"from_user": "{owner}", "to_user": "{teammate}", "confirm": "1"},
+    ),
     # API under /api/v1/communities/<slug>/
     Endpoint("GET", "/api/v1/communities/{c}/", Capability.DASHBOARDS, 200),
     Endpoint("PATCH", "/api/v1/communities/{c}/", A, 200, {"name": "Acme Renamed"}),
@@ -167,6 +200,29 @@ COMMUNITY_ENDPOINTS = [
     Endpoint("POST", API_M + "/merge/", EDIT, 201, {"member": "{mergeable}"}),
     Endpoint("GET", "/api/v1/communities/{c}/merges/", EDIT, 200),
     Endpoint("POST", "/api/v1/communities/{c}/merges/{merge}/undo/", EDIT, 200),
+    Endpoint("GET", "/api/v1/communities/{c}/introductions/", READ, 200),
+    Endpoint(
+        "POST",
+        "/api/v1/communities/{c}/introductions/",
+        EDIT,
+        201,
+        {"member_a": "{member}", "member_b": "{member2}", "reason": "Both FOSS"},
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/communities/{c}/introductions/{intro}/status/",
+        EDIT,
+        200,
+        {"status": "made"},
+    ),
+    Endpoint("GET", "/api/v1/communities/{c}/key-members/", READ, 200),
+    Endpoint(
+        "POST",
+        "/api/v1/communities/{c}/key-members/handover/",
+        EDIT,
+        200,
+        {"from_user": "{owner}", "to_user": "{teammate}"},
+    ),
 ]
 
 # A method the URL does not handle: 405 for a teammate (after the login and team checks).
@@ -220,6 +276,15 @@ WRONG_METHODS = [
     ("POST", M + "/export.json"),
     ("POST", API_M + "/export/"),
     ("GET", API_M + "/erase/"),
+    ("POST", "/c/{c}/members/introductions/"),
+    ("GET", M + "/introductions/"),
+    ("GET", "/c/{c}/members/introductions/{intro}/status/"),
+    ("POST", "/c/{c}/members/key/"),
+    ("GET", "/c/{c}/members/key/quiet-days/"),
+    ("GET", "/c/{c}/members/key/handover/"),
+    ("GET", "/api/v1/communities/{c}/introductions/{intro}/status/"),
+    ("POST", "/api/v1/communities/{c}/key-members/"),
+    ("GET", "/api/v1/communities/{c}/key-members/handover/"),
 ]
 
 # URLs outside any community, with what an anonymous caller gets.
@@ -257,6 +322,20 @@ def _objects_in(community: Community, admin: User) -> dict[str, str]:
     activities_ingest(community=community, items=[ACTIVITY], source="test")
     member = _member(community)
     tag = services_relations.member_tag(actor=admin, member=member, tag_name="seeded")
+    # A key member the admin looks after (handover), and two more members with an open
+    # introduction between them (its status endpoint); `member` → `member2` is free to propose.
+    services_relations.member_set_key_role(
+        actor=admin, member=member, key_role=KeyRole.CHAMPION, owner=admin
+    )
+    activities_ingest(
+        community=community, items=[_activity("u-2", "bob"), _activity("u-3", "cy")], source="test"
+    )
+    member2, member3 = (
+        Member.objects.filter(community=community).exclude(pk=member.pk).order_by("pk")
+    )
+    intro = services_intros.introduction_create(
+        actor=admin, member_a=member2, member_b=member3, reason="Both run meetups."
+    )
     return {
         "member": str(member.public_id),
         **_merge_objects(admin, community),
@@ -265,6 +344,9 @@ def _objects_in(community: Community, admin: User) -> dict[str, str]:
         "invitation": str(invitation.public_id),
         "token": str(token.public_id),
         "tag": str(tag.public_id),
+        "member2": str(member2.public_id),
+        "intro": str(intro.public_id),
+        "owner": str(admin.public_id),
         **_owned_by(admin, community),
     }
 
@@ -287,25 +369,25 @@ def _merge_objects(admin: User, community: Community) -> dict[str, str]:
     activities_ingest(
         community=community,
         items=[
-            account("u-2"),
-            account("u-3", email="same@example.org"),
-            account("u-4", email="same@example.org"),
-            account("u-5"),
-            account("u-6"),
+            account("m-2"),
+            account("m-3", email="same@example.org"),
+            account("m-4", email="same@example.org"),
+            account("m-5"),
+            account("m-6"),
         ],
         source="test",
     )
     by_account = {
         m.identities.get().platform_user_id: m
-        for m in Member.objects.filter(community=community).exclude(
-            identities__platform_user_id="u-1"
+        for m in Member.objects.filter(
+            community=community, identities__platform_user_id__startswith="m-"
         )
     }
     merge = merging.member_merge(
-        actor=admin, community=community, survivor=by_account["u-5"], merged=by_account["u-6"]
+        actor=admin, community=community, survivor=by_account["m-5"], merged=by_account["m-6"]
     )
     return {
-        "mergeable": str(by_account["u-2"].public_id),
+        "mergeable": str(by_account["m-2"].public_id),
         "suggestion": str(MergeSuggestion.objects.get(community=community).public_id),
         "merge": str(merge.public_id),
     }
@@ -391,6 +473,7 @@ OBJECT_NAMES = (
     "mergeable",
     "suggestion",
     "merge",
+    "intro",
 )
 
 
