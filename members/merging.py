@@ -12,12 +12,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from .audit import audit_record
 from .exceptions import ApplicationError, ConflictError
+from .intros import Introduction
 from .ledger import Activity, Identity, KeyRole, Member, MergeStatus, MergeSuggestion
 from .merges import MemberMerge
 from .models import Community, User
@@ -82,8 +84,9 @@ def _move_back(model: type, ids: list[int], *, field: str, src: Member, dst: Mem
 def member_merge(
     *, actor: User, community: Community, survivor: Member, merged: Member
 ) -> MemberMerge:
-    """Fold `merged` into `survivor`: identities, activity (and replies to it), notes and tags
-    move; the survivor's dates widen to cover both; a key role the survivor lacks is taken over.
+    """Fold `merged` into `survivor`: identities, activity (and replies to it), notes,
+    introductions and tags move; the survivor's dates widen to cover both; a key role the
+    survivor lacks is taken over. Two members introduced to each other are not merged.
     The merged row stays, marked `merged_into`. Pending suggestions for the pair are accepted."""
     if survivor.pk == merged.pk:
         raise ApplicationError(_("A member cannot be merged with itself."), field="member")
@@ -92,7 +95,18 @@ def member_merge(
     if survivor.merged_into_id is not None or merged.merged_into_id is not None:
         raise ConflictError(_("One of these members has already been merged."))
 
+    pair = Q(member_a=survivor, member_b=merged) | Q(member_a=merged, member_b=survivor)
+    if Introduction.objects.filter(pair).exists():
+        # One member cannot be introduced to themself; the team decides what that intro meant.
+        raise ConflictError(
+            _(
+                "These two members were introduced to each other; delete or decline that "
+                "introduction before merging them."
+            )
+        )
     identity_ids = _ids(Identity.objects.filter(member=merged))
+    intro_a_ids = _ids(Introduction.objects.filter(member_a=merged))
+    intro_b_ids = _ids(Introduction.objects.filter(member_b=merged))
     activity_ids = _ids(Activity.objects.filter(member=merged))
     reply_ids = _ids(Activity.objects.filter(replied_to_member=merged))
     note_ids = _ids(Note.objects.filter(member=merged))
@@ -105,6 +119,8 @@ def member_merge(
         "activities": activity_ids,
         "replies": reply_ids,
         "notes": note_ids,
+        "intros_a": intro_a_ids,
+        "intros_b": intro_b_ids,
         "tag_links": moved_links,
         "dropped_tags": dropped_tags,
         "survivor": {
@@ -124,6 +140,8 @@ def member_merge(
     Activity.objects.filter(member=merged).update(member=survivor)
     Activity.objects.filter(replied_to_member=merged).update(replied_to_member=survivor)
     Note.objects.filter(member=merged).update(member=survivor)
+    Introduction.objects.filter(member_a=merged).update(member_a=survivor)
+    Introduction.objects.filter(member_b=merged).update(member_b=survivor)
     MemberTag.objects.filter(pk__in=moved_links).update(member=survivor)
     MemberTag.objects.filter(member=merged).delete()  # duplicates of the survivor's tags
 
@@ -198,6 +216,12 @@ def member_unmerge(*, actor: User, merge: MemberMerge) -> MemberMerge:
             Activity, snap["replies"], field="replied_to_member", src=survivor, dst=merged
         ),
         "notes": _move_back(Note, snap["notes"], field="member", src=survivor, dst=merged),
+        "intros": _move_back(
+            Introduction, snap.get("intros_a", []), field="member_a", src=survivor, dst=merged
+        )
+        + _move_back(
+            Introduction, snap.get("intros_b", []), field="member_b", src=survivor, dst=merged
+        ),
         "tags": _move_back(MemberTag, snap["tag_links"], field="member", src=survivor, dst=merged),
     }
     existing = Tag.objects.filter(pk__in=snap["dropped_tags"]).values_list("pk", flat=True)

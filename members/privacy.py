@@ -34,6 +34,7 @@ audit redaction, and returns how many rows it changed (reported under `name` in 
 import hashlib
 import hmac
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +47,7 @@ from django.utils.translation import gettext as _
 
 from .audit import audit_record, target_ref
 from .exceptions import ConflictError
+from .intros import Introduction
 from .ledger import Activity, Identity, Member, MergeSuggestion
 from .models import AuditEvent, User
 from .relations import MemberTag, Note
@@ -81,6 +83,9 @@ def erased_token(platform: str, platform_user_id: str) -> str:
 
 
 def _iso(value: Any) -> Any:
+    """JSON-ready: datetimes as ISO 8601, UUIDs as strings."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
@@ -155,6 +160,17 @@ def member_export(*, actor: User, member: Member) -> dict[str, Any]:
                 "updated_at",
             )
         ],
+        "introductions": _rows(
+            Introduction.objects.filter(Q(member_a=member) | Q(member_b=member)).order_by(
+                "created_at", "id"
+            ),
+            "member_a__public_id",
+            "member_b__public_id",
+            "reason",
+            "status",
+            "introduced_by__email",
+            "created_at",
+        ),
         "tags": list(
             member.tags.order_by("name").values_list("name", flat=True)  # type: ignore[attr-defined]
         ),
@@ -311,6 +327,9 @@ def member_erase(*, actor: User, member: Member, reason: str = "") -> Member:
     merges, _by_model = MergeSuggestion.objects.filter(
         Q(member_a=locked) | Q(member_b=locked)
     ).delete()
+    # Introductions stay (the other member's history and the manager's counts), but their reason
+    # is free text about the erased person.
+    intros = Introduction.objects.filter(Q(member_a=locked) | Q(member_b=locked)).update(reason="")
 
     locked.display_name = ERASED_NAME
     locked.email = None
@@ -341,6 +360,7 @@ def member_erase(*, actor: User, member: Member, reason: str = "") -> Member:
             "notes": notes,
             "tags": tags,
             "merge_suggestions": merges,
+            "introductions": intros,
             **elsewhere,
             "audit_events_redacted": redacted,
             "reason": reason.strip()[:500],

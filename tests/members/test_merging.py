@@ -4,7 +4,7 @@ again); two simultaneous merges of one pair cannot both succeed (PostgreSQL)."""
 
 import pytest
 
-from members import merging
+from members import merging, services_intros
 from members import services_relations as rel
 from members.exceptions import ApplicationError, ConflictError
 from members.ingestion import activities_ingest
@@ -265,3 +265,29 @@ def test_two_simultaneous_merges_of_one_pair_only_one_wins(
     assert MemberMerge.objects.count() == 1
     assert AuditEvent.objects.filter(action="member.merge").count() == 1
     assert Member.objects.filter(merged_into__isnull=False).count() == 1
+
+
+def test_introductions_move_with_the_merge_and_back_on_undo(pair, manager, community):
+    first, second = pair
+    cy = Member.objects.get(identities__platform_user_id="u-9")
+    intro = services_intros.introduction_create(
+        actor=manager, member_a=cy, member_b=second, reason="Both organise meetups."
+    )
+
+    merge = merging.member_merge(actor=manager, community=community, survivor=first, merged=second)
+    intro.refresh_from_db()
+    assert (intro.member_a_id, intro.member_b_id) == (cy.pk, first.pk)
+
+    merging.member_unmerge(actor=manager, merge=merge)
+    intro.refresh_from_db()
+    assert (intro.member_a_id, intro.member_b_id) == (cy.pk, second.pk)
+
+
+def test_two_members_introduced_to_each_other_are_not_merged(pair, manager, community):
+    first, second = pair
+    services_intros.introduction_create(
+        actor=manager, member_a=first, member_b=second, reason="Same person?"
+    )
+    with pytest.raises(ConflictError):
+        merging.member_merge(actor=manager, community=community, survivor=first, merged=second)
+    assert Member.objects.get(pk=second.pk).merged_into_id is None

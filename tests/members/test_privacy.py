@@ -7,7 +7,7 @@ import json
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from members import privacy
+from members import privacy, services_intros
 from members import services_relations as svc
 from members.audit import audit_record
 from members.exceptions import ConflictError
@@ -16,6 +16,7 @@ from members.models import (
     Activity,
     AuditEvent,
     Identity,
+    Introduction,
     KeyRole,
     Member,
     MemberTag,
@@ -65,6 +66,9 @@ def member(community, manager):
     svc.member_tag(actor=manager, member=zoe, tag_name="speaker")
     svc.member_tag(actor=manager, member=bob, tag_name="speaker")
     svc.member_set_key_role(actor=manager, member=zoe, key_role=KeyRole.CHAMPION, owner=manager)
+    services_intros.introduction_create(
+        actor=manager, member_a=bob, member_b=zoe, reason=f"{NAME} wants to meet other speakers"
+    )
     a, b = sorted([zoe, bob], key=lambda m: m.pk)
     MergeSuggestion.objects.create(
         community=community, member_a=a, member_b=b, reason=MergeSuggestion.Reason.SAME_EMAIL
@@ -84,7 +88,16 @@ def dump(*models) -> str:
     return json.dumps([list(m.objects.values()) for m in models], default=str, ensure_ascii=False)
 
 
-ALL_TABLES = (Member, Identity, Activity, Note, MemberTag, MergeSuggestion, AuditEvent)
+ALL_TABLES = (
+    Member,
+    Identity,
+    Activity,
+    Note,
+    MemberTag,
+    MergeSuggestion,
+    Introduction,
+    AuditEvent,
+)
 
 
 # --- export --------------------------------------------------------------------------------------
@@ -100,6 +113,7 @@ def test_export_has_every_section_and_is_audited_without_the_data(manager, membe
         "notes",
         "tags",
         "merge_suggestions",
+        "introductions",
         "audit_events",
     }
     assert data["member"]["email"] == EMAIL
@@ -111,6 +125,7 @@ def test_export_has_every_section_and_is_audited_without_the_data(manager, membe
     assert data["notes"][0]["body"].startswith("Secret plan")
     assert data["tags"] == ["speaker"]
     assert data["merge_suggestions"][0]["reason"] == "same_email"
+    assert data["introductions"][0]["reason"].endswith("wants to meet other speakers")
     assert {e["action"] for e in data["audit_events"]} >= {"member.tag", "member.key_role"}
     json.dumps(data)  # JSON-ready as it is
 
@@ -137,6 +152,7 @@ def test_erase_removes_every_copy_of_the_personal_data(manager, member):
     assert not Note.objects.filter(member=member).exists()
     assert not MemberTag.objects.filter(member=member).exists()
     assert not MergeSuggestion.objects.exists()
+    assert Introduction.objects.get().reason == ""  # the intro stays, its free text goes
     assert set(
         Identity.objects.filter(member=member).values_list("platform_user_id", flat=True)
     ) == {
@@ -173,6 +189,7 @@ def test_the_erase_audit_row_has_counts_and_the_reason_but_no_personal_data(mana
         "notes": 1,
         "tags": 1,
         "merge_suggestions": 1,
+        "introductions": 1,
         "audit_events_redacted": event.after["audit_events_redacted"],
         "reason": "GDPR request",
     }
