@@ -9,7 +9,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -34,7 +33,7 @@ from .forms import (
 from .integrations import integration_set_secret, integrations_of
 from .models import ApiToken, IntegrationPlatform, Invitation, Role, TeamMembership
 from .permissions import CAPABILITIES, CAPABILITY_LABELS, Capability
-from .views_base import CommunityView
+from .views_base import CommunityView, FilteredListMixin, filtered
 
 LAST_COMMUNITY = "hearth_community"
 
@@ -416,25 +415,19 @@ class CommunitySettingsView(CommunityView):
         return redirect("community_settings", community_slug)
 
 
-class AuditLogView(CommunityView):
+class AuditLogView(FilteredListMixin, CommunityView):
     """The audit log, filtered; htmx swaps only the results when a filter changes."""
 
     template_name = "members/audit.html"
+    partial_template_name = "members/_partials/audit_results.html"
     read_capability = Capability.ADMINISTER
-    page_size = 50
-
-    def get_template_names(self) -> list[str]:
-        if self.request.htmx and not self.request.htmx.boosted:
-            return ["members/_partials/audit_results.html"]
-        return [self.template_name]
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         filterset = AuditEventFilter(
             self.request.GET, queryset=selectors.audit_events_of(self.community)
         )
-        events = filterset.qs if filterset.is_valid() else filterset.queryset.none()
-        page = Paginator(events, self.page_size).get_page(self.request.GET.get("page"))
+        page = self.page_of(filterset)
         query = self.request.GET.copy()
         query.pop("page", None)
         context.update(
@@ -466,7 +459,7 @@ class AuditExportView(CommunityView):
         filterset = AuditEventFilter(
             request.GET, queryset=selectors.audit_events_of(self.community)
         )
-        events = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+        events = filtered(filterset)
         services.audit_log_export(
             actor=request.user, community=self.community, filters=request.GET.dict()
         )

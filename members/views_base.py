@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.core.paginator import Page, Paginator
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404
@@ -92,3 +93,30 @@ class CommunityView(TemplateView):
         context = super().get_context_data(**kwargs)
         context.update(community=self.community, membership=self.membership)
         return context
+
+
+def filtered(filterset: Any) -> QuerySet:
+    """A FilterSet's rows, or none when its input is invalid (the form shows the errors)."""
+    return filterset.qs if filterset.is_valid() else filterset.queryset.none()
+
+
+class FilteredListMixin:
+    """For a CommunityView listing filtered rows: a page of `page_size`, and for an htmx request
+    (a filter changed) only `partial_template_name`, the results, rendered from the same view."""
+
+    request: HttpRequest
+    template_name: str
+    partial_template_name: str
+    page_size = 50
+
+    def get_template_names(self) -> list[str]:
+        htmx = getattr(self.request, "htmx", None)
+        if htmx and not htmx.boosted:
+            return [self.partial_template_name]
+        return [self.template_name]
+
+    def is_partial(self) -> bool:
+        return self.get_template_names() == [self.partial_template_name]
+
+    def page_of(self, filterset: Any) -> Page:
+        return Paginator(filtered(filterset), self.page_size).get_page(self.request.GET.get("page"))

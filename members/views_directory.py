@@ -23,7 +23,7 @@ from .forms import KeyRoleForm, NoteForm, SegmentForm, TagForm
 from .models import Member, Note, SavedSegment, Tag
 from .permissions import Capability
 from .views import _csv_safe, _Echo
-from .views_base import CommunityView
+from .views_base import CommunityView, FilteredListMixin, filtered
 
 DIRECTORY_PARAMS = (*MemberDirectoryFilter.base_filters, "page")
 
@@ -57,27 +57,17 @@ class _DirectoryMixin(CommunityView):
             community=self.community,
         )
 
-    def filtered(self, filterset: MemberDirectoryFilter) -> QuerySet[Member]:
-        return filterset.qs if filterset.is_valid() else filterset.queryset.none()
 
-
-class MemberDirectoryView(_DirectoryMixin):
+class MemberDirectoryView(FilteredListMixin, _DirectoryMixin):
     """The directory; htmx swaps only the results when a filter changes."""
 
     template_name = "members/directory.html"
-    page_size = 50
-
-    def get_template_names(self) -> list[str]:
-        if self.request.htmx and not self.request.htmx.boosted:
-            return ["members/_partials/directory_results.html"]
-        return [self.template_name]
+    partial_template_name = "members/_partials/directory_results.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         filterset = self.directory_filter()
-        page = Paginator(self.filtered(filterset), self.page_size).get_page(
-            self.request.GET.get("page")
-        )
+        page = self.page_of(filterset)
         query = directory_query(self.request.GET)
         context.update(
             filter=filterset,
@@ -87,7 +77,7 @@ class MemberDirectoryView(_DirectoryMixin):
             show_pii=self.can(Capability.MEMBERS_PII),
             can_edit=self.can(Capability.MEMBERS_EDIT),
         )
-        if self.get_template_names() == [self.template_name]:
+        if not self.is_partial():
             context.update(
                 tags=list(selectors.tags_of(self.community)),
                 platforms=selectors.platforms_of(self.community),
@@ -119,7 +109,7 @@ class MemberExportView(_DirectoryMixin):
 
     def get(self, request: HttpRequest, community_slug: str) -> StreamingHttpResponse:
         filterset = self.directory_filter()
-        members = self.filtered(filterset)
+        members = filtered(filterset)
         services_relations.member_directory_export(
             actor=request.user,
             community=self.community,
